@@ -1,0 +1,51 @@
+"""POST /api/v1/inbound: an integrator's customer message, answered 202 once durable."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from channels.base import accept_inbound
+from hub import events as ev
+from hub.auth import check_api_key
+from hub.bus import BrokerUnavailable
+from hub.domain.identity import contact_id_for
+from hub.web.context import hub_of
+from hub.web.errors import ApiError, read_json, text_field
+
+log = logging.getLogger("hub.api_channel")
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/v1/inbound")
+async def inbound(request: web.Request) -> web.Response:
+    hub = hub_of(request)
+    key = request.headers.get("X-Api-Key", "")
+    if not key:
+        raise ApiError(401, "unauthorized", "send the API key as X-Api-Key")
+    async with hub.db() as s:
+        integrator = await check_api_key(s, key)
+    if integrator is None:
+        raise ApiError(401, "unauthorized", "unknown API key")
+    data = await read_json(request)
+    provider_id = text_field(data, "id", limit=200)
+    sender = text_field(data, "from", limit=320)
+    text = text_field(data, "text", limit=hub.settings.max_chat_text)
+    name = text_field(data, "name", limit=200, required=False)
+    message = ev.InboundMessageAccepted(
+        id=ev.derived_id("api", integrator, provider_id),
+        contact_id=contact_id_for("api", sender),
+        channel="api",
+        address=sender,
+        name=name,
+        text=text,
+        provider_id=provider_id,
+        meta={"integrator": integrator},
+    )
+    try:
+        await accept_inbound(hub.bus, message)
+    except BrokerUnavailable as exc:
+        raise ApiError(503, "unavailable", "not stored; retry later") from exc
+    hub.count("hub_inbound_messages_total")
+    return web.json_response({"id": message.id}, status=202)

@@ -1,0 +1,164 @@
+"""The customer's chat socket (/chat/ws), the demo page and the widget.
+
+A frame is acked only after the broker acknowledged its event; the same frame id again is
+acked again and, its event id being derived from session and frame id, stored once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from itsdangerous import BadSignature, Signer
+
+from channels.base import accept_inbound
+from hub import events as ev
+from hub import topics
+from hub.bus import BrokerUnavailable
+from hub.domain.identity import contact_id_for
+from hub.store.queries import chat_history
+from hub.store.views import iso
+from hub.web.context import hub_of
+
+log = logging.getLogger("hub.webchat")
+STATIC = Path(__file__).parent / "static"
+MAX_FRAME_BYTES = 64 * 1024
+MAX_ID = 100
+routes = web.RouteTableDef()
+
+
+def _signer(request: web.Request) -> Signer:
+    return Signer(hub_of(request).settings.secret_key, salt="webchat.session")
+
+
+def resume_or_new(request: web.Request, given: str | None) -> str:
+    """Sessions are signed, so an unknown or forged one starts a new session."""
+    signer = _signer(request)
+    if given:
+        try:
+            signer.unsign(given)
+            return given
+        except BadSignature:
+            pass
+    return signer.sign(uuid.uuid4().hex).decode()
+
+
+def history_frame(m: Any) -> dict[str, Any]:
+    return {"type": "message", "id": m.id, "from": "customer" if m.direction == "in" else "agent", "name": m.author, "text": m.text, "at": iso(m.at)}
+
+
+def error(code: str, message: str, frame_id: Any = None) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, "id": frame_id if isinstance(frame_id, str) else None}
+
+
+async def on_message_frame(request: web.Request, session: str, profile: dict[str, str], frame: dict[str, Any]) -> dict[str, Any]:
+    hub = hub_of(request)
+    frame_id, text = frame.get("id"), frame.get("text")
+    if not isinstance(frame_id, str) or not frame_id or len(frame_id) > MAX_ID:
+        return error("invalid", f"`id` must be a string of 1 to {MAX_ID} characters", frame_id)
+    if not isinstance(text, str) or not text.strip():
+        return error("invalid", "`text` must be a non-empty string", frame_id)
+    if len(text) > hub.settings.max_chat_text:
+        return error("too_long", f"text is longer than {hub.settings.max_chat_text} characters", frame_id)
+    message = ev.InboundMessageAccepted(
+        id=ev.derived_id("web", session, frame_id),
+        contact_id=contact_id_for("web", session),
+        channel="web",
+        address=session,
+        name=profile.get("name", ""),
+        text=text,
+        provider_id=frame_id,
+        meta={k: v for k, v in profile.items() if k in ("email", "phone")},
+    )
+    try:
+        await accept_inbound(hub.bus, message)
+    except BrokerUnavailable:
+        return error("unavailable", "not stored yet; send it again", frame_id)
+    hub.count("hub_inbound_messages_total")
+    return {"type": "ack", "id": frame_id}
+
+
+def on_identify_frame(profile: dict[str, str], frame: dict[str, Any]) -> dict[str, Any] | None:
+    for key in ("name", "email", "phone"):
+        value = frame.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) > 200:
+            return error("invalid", f"`{key}` must be a string of at most 200 characters")
+        profile[key] = value.strip()
+    return None
+
+
+@routes.get("/chat/ws")
+async def chat_socket(request: web.Request) -> web.StreamResponse:
+    hub = hub_of(request)
+    session = resume_or_new(request, request.query.get("session"))
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
+    await ws.prepare(request)
+    hub.sockets.chats[session].add(ws)
+    profile: dict[str, str] = {}
+    try:
+        async with hub.db() as s:
+            history = await chat_history(s, contact_id_for("web", session))
+        await ws.send_json({"type": "hello", "session": session, "history": [history_frame(m) for m in history]})
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                if msg.type == WSMsgType.BINARY:
+                    await ws.send_json(error("bad_frame", "frames are JSON text"))
+                continue
+            try:
+                frame = json.loads(msg.data)
+            except ValueError:
+                await ws.send_json(error("bad_json", "frame is not valid JSON"))
+                continue
+            if not isinstance(frame, dict):
+                await ws.send_json(error("bad_json", "frame must be a JSON object"))
+                continue
+            kind = frame.get("type")
+            if kind == "message":
+                await ws.send_json(await on_message_frame(request, session, profile, frame))
+            elif kind == "identify":
+                reply = on_identify_frame(profile, frame)
+                if reply:
+                    await ws.send_json(reply)
+            else:
+                await ws.send_json(error("unknown_type", f"unknown frame type {str(kind)[:40]!r}", frame.get("id")))
+    finally:
+        hub.sockets.chats[session].discard(ws)
+        if not hub.sockets.chats[session]:
+            hub.sockets.chats.pop(session, None)
+    return ws
+
+
+async def on_chat_delivered(bus: Any, event: ev.WebChatMessageSent) -> None:
+    """The reply reached a customer's open socket."""
+    if event.conversation_id:
+        delivered = ev.MessageDelivered(
+            id=ev.derived_id("delivered", event.message_id, "delivered"),
+            contact_id=event.contact_id,
+            conversation_id=event.conversation_id,
+            message_id=event.message_id,
+            status="delivered",
+        )
+        try:
+            await bus.publish(topics.CONVERSATIONS, event.contact_id, delivered)
+        except BrokerUnavailable:
+            log.warning("delivery receipt not published", extra={"conversation_id": event.conversation_id})
+
+
+@routes.get("/chat")
+async def chat_page(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "chat.html")
+
+
+@routes.get("/chat/widget.js")
+async def widget_js(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "widget.js", headers={"Access-Control-Allow-Origin": "*", "Content-Type": "application/javascript"})
+
+
+@routes.get("/chat/widget.css")
+async def widget_css(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "widget.css", headers={"Access-Control-Allow-Origin": "*", "Content-Type": "text/css"})

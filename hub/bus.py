@@ -1,0 +1,93 @@
+"""The producer every edge uses, and topic creation.
+
+acks="all" so an accepted message survives a broker failover in production. No idempotence
+and no transactions: aiokafka's InitProducerId v0 is refused by the embedded Tansu, and event
+ids already make every consumer idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Iterable
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from hub import topics
+from hub.config import Settings
+from hub.events import Event
+
+log = logging.getLogger("hub.bus")
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker did not acknowledge; the caller must not acknowledge its sender."""
+
+
+class Bus:
+    def __init__(self, bootstrap: str, *, send_timeout: float = 10.0) -> None:
+        self.bootstrap = bootstrap
+        self.send_timeout = send_timeout
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            linger_ms=1,
+            request_timeout_ms=int(self.send_timeout * 1000),
+            retry_backoff_ms=100,
+            enable_idempotence=False,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def publish(self, topic: topics.TopicSpec, key: str, event: Event) -> None:
+        """Returns once the broker acknowledged the event (acks=all)."""
+        await self.publish_many(topic, [(key, event)])
+
+    async def publish_many(self, topic: topics.TopicSpec, items: Iterable[tuple[str, Event]]) -> None:
+        if self._producer is None:
+            raise BrokerUnavailable("producer not started")
+        try:
+            futures = [
+                await self._producer.send(topic.name, event.to_json(), key=key.encode())
+                for key, event in items
+            ]
+            await asyncio.wait_for(asyncio.gather(*futures), self.send_timeout)
+        except (KafkaError, asyncio.TimeoutError, OSError) as exc:
+            log.warning("broker did not acknowledge", extra={"topic": topic.name, "error": repr(exc)})
+            raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
+
+
+async def ensure_topics(settings: Settings, *, attempts: int = 50) -> None:
+    """Create every topic with its configured partition count; existing topics are left alone."""
+    last: Exception | None = None
+    for _ in range(attempts):
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            wanted = [
+                NewTopic(t.name, getattr(settings, t.partitions_setting), 1)
+                for t in topics.ALL
+                if t.name not in existing
+            ]
+            if wanted:
+                try:
+                    await admin.create_topics(wanted)
+                except TopicAlreadyExistsError:
+                    pass
+            return
+        except (KafkaError, OSError) as exc:
+            last = exc
+            await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+    raise BrokerUnavailable(f"could not create topics on {settings.kafka_bootstrap}: {last}")

@@ -1,0 +1,309 @@
+"""The `contacthub` command. Every subcommand applies pending migrations first."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any, Sequence
+
+from hub import config, logs
+
+log = logging.getLogger("hub.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="contacthub", description="Omnichannel contact hub")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="embedded broker (unless HUB_KAFKA_BOOTSTRAP), worker and web in one command")
+    sub.add_parser("web", help="the web role: API, webhooks, sockets, pages")
+    sub.add_parser("worker", help="the worker role: the stream processors")
+    b = sub.add_parser("broker", help="run the embedded Tansu broker in the foreground")
+    b.add_argument("--port", type=int, default=9092)
+    b.add_argument("--host", default="127.0.0.1")
+    sub.add_parser("migrate", help="apply pending database migrations")
+    sub.add_parser("replay", help="rebuild the read model from conversation.events")
+    d = sub.add_parser("deadletter", help="list what could not be processed")
+    d.add_argument("--limit", type=int, default=50)
+    d.add_argument("--json", action="store_true")
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    ua = users.add_parser("add")
+    ua.add_argument("name")
+    ua.add_argument("--role", choices=("agent", "lead", "manager", "admin"), default="agent")
+    ua.add_argument("--password")
+    ua.add_argument("--email")
+    ua.add_argument("--telegram")
+    ua.add_argument("--phone")
+    ua.add_argument("--queues", default="support")
+    ua.add_argument("--capacity", type=int, default=5)
+    keys = sub.add_parser("apikeys", help="manage integrator API keys").add_subparsers(dest="action", required=True)
+    ka = keys.add_parser("add")
+    ka.add_argument("name")
+    return p
+
+
+async def _db_session(settings: config.Settings) -> Any:
+    from hub.store.db import make_engine, sessionmaker
+
+    engine = make_engine(settings.database_url)
+    return engine, sessionmaker(engine)
+
+
+async def _ensure_admin(settings: config.Settings) -> str | None:
+    from hub.auth import ensure_admin
+
+    engine, db = await _db_session(settings)
+    try:
+        async with db() as s, s.begin():
+            return await ensure_admin(s, settings.var_dir)
+    finally:
+        await engine.dispose()
+
+
+async def _users_add(settings: config.Settings, args: argparse.Namespace) -> int:
+    from hub.auth import AuthError, add_user
+
+    password = args.password or (getpass.getpass(f"password for {args.name}: ") if sys.stdin.isatty() else None)
+    if not password:
+        print("error: give --password (no terminal to ask on)", file=sys.stderr)
+        return 2
+    engine, db = await _db_session(settings)
+    try:
+        async with db() as s, s.begin():
+            await add_user(
+                s, args.name, args.role, password, email=args.email, telegram=args.telegram, phone=args.phone,
+                queues=[q.strip() for q in args.queues.split(",") if q.strip()], capacity=args.capacity,
+            )
+    except AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"user {args.name} added with role {args.role}")
+    return 0
+
+
+async def _apikeys_add(settings: config.Settings, name: str) -> int:
+    from hub.auth import AuthError, add_api_key
+
+    engine, db = await _db_session(settings)
+    try:
+        async with db() as s, s.begin():
+            key = await add_api_key(s, name)
+    except AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(key)
+    print(f"(API key {name!r}: shown once; send it as X-Api-Key)", file=sys.stderr)
+    return 0
+
+
+async def _deadletter(settings: config.Settings, limit: int, as_json: bool) -> int:
+    from sqlalchemy import select
+
+    from hub.store.models import DeadLetter
+    from hub.store.views import iso
+
+    engine, db = await _db_session(settings)
+    try:
+        async with db() as s:
+            rows = list(await s.scalars(select(DeadLetter).order_by(DeadLetter.at.desc()).limit(limit)))
+    finally:
+        await engine.dispose()
+    if as_json:
+        print(json.dumps([{"id": r.id, "at": iso(r.at), "topic": r.source_topic, "partition": r.partition, "offset": r.offset, "processor": r.processor, "reason": r.reason, "payload": r.payload} for r in rows], ensure_ascii=False, indent=1))
+        return 0
+    if not rows:
+        print("no dead letters")
+    for r in rows:
+        print(f"{iso(r.at)}  {r.processor:<10} {r.source_topic}[{r.partition}]@{r.offset}  {r.reason.splitlines()[0][:160]}")
+    return 0
+
+
+async def _replay(settings: config.Settings) -> int:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from hub import events as ev
+    from hub import topics
+    from hub.store import projection
+
+    if not settings.kafka_bootstrap:
+        print("error: replay reads the event log: set HUB_KAFKA_BOOTSTRAP", file=sys.stderr)
+        return 2
+    engine, db = await _db_session(settings)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=settings.fetch_max_wait_ms)
+    await consumer.start()
+    applied = 0
+    try:
+        parts = [TopicPartition(topics.CONVERSATIONS.name, p) for p in sorted(consumer.partitions_for_topic(topics.CONVERSATIONS.name) or [])]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        while any([await consumer.position(tp) < ends[tp] for tp in parts]):
+            batch = await consumer.getmany(timeout_ms=500, max_records=500)
+            events = []
+            for records in batch.values():
+                for r in records:
+                    try:
+                        events.append(ev.from_json(r.value))
+                    except ev.UnknownEvent:
+                        continue
+            async with db() as s, s.begin():
+                await projection.apply(s, events)
+            applied += len(events)
+    finally:
+        await consumer.stop()
+        await engine.dispose()
+    print(f"replayed {applied} events into the read model")
+    return 0
+
+
+def _serve_web(settings: config.Settings) -> int:
+    from aiohttp import web
+
+    from hub.bus import ensure_topics
+    from hub.web.app import create_app
+
+    if not settings.kafka_bootstrap:
+        print("error: the web role needs HUB_KAFKA_BOOTSTRAP (or use `contacthub run`)", file=sys.stderr)
+        return 2
+    asyncio.run(ensure_topics(settings))
+    web.run_app(create_app(settings), host=settings.http_host, port=settings.http_port, print=None, access_log=None, handle_signals=True)
+    return 0
+
+
+def _serve_worker(settings: config.Settings) -> int:
+    import faust
+
+    from hub.bus import ensure_topics
+
+    if not settings.kafka_bootstrap:
+        print("error: the worker role needs HUB_KAFKA_BOOTSTRAP (or use `contacthub run`)", file=sys.stderr)
+        return 2
+    asyncio.run(ensure_topics(settings))
+    from processors.app import app
+
+    worker = faust.Worker(app, loglevel=os.environ.get("HUB_FAUST_LOG_LEVEL", "warn"), quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def _serve_broker(args: argparse.Namespace) -> int:
+    from hub.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(port=args.port, host=args.host)
+    broker.start()
+    print(f"embedded broker (memory only) on {broker.bootstrap}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: broker.stop())
+    try:
+        return broker.process.wait() if broker.process else 1
+    except KeyboardInterrupt:
+        broker.stop()
+        return 0
+
+
+def _run_all(settings: config.Settings) -> int:
+    """Broker (if embedded), worker and web as child processes; a signal stops them all."""
+    from hub.broker import EmbeddedBroker
+    from hub.bus import ensure_topics
+
+    broker = None
+    env = dict(os.environ)
+    if not settings.kafka_bootstrap:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        broker = EmbeddedBroker(log_file=settings.var_dir / "broker.log")
+        broker.start()
+        asyncio.run(broker.wait_ready())
+        env["HUB_KAFKA_BOOTSTRAP"] = broker.bootstrap
+    env.setdefault("HUB_SECRET_KEY", settings.secret_key)
+    settings = config.load(env)
+    asyncio.run(ensure_topics(settings))
+    password = asyncio.run(_ensure_admin(settings))
+    children = {
+        role: subprocess.Popen([sys.executable, "-m", "hub.cli", role], env=env)
+        for role in ("worker", "web")
+    }
+    print(f"agent UI:   {settings.base_url}/", flush=True)
+    print(f"demo chat:  {settings.base_url}/chat", flush=True)
+    if password:
+        print(f"first admin login: admin / {password}  (also in {settings.var_dir / 'admin-password'})", flush=True)
+    else:
+        print(f"admin login: admin, password in {settings.var_dir / 'admin-password'}", flush=True)
+    if broker:
+        print(f"embedded broker on {broker.bootstrap} (memory only: the log is gone when it stops)", flush=True)
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    try:
+        while not stopping:
+            for role, proc in children.items():
+                if proc.poll() is not None:
+                    print(f"{role} exited with {proc.returncode}; stopping", file=sys.stderr, flush=True)
+                    code, stopping = 1, True
+            time.sleep(0.2)
+    finally:
+        for proc in children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.time() + 10
+        for proc in children.values():
+            try:
+                proc.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if broker:
+            broker.stop()
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.setup(args.command)
+    try:
+        settings = config.load()
+    except config.ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command != "broker":
+        from hub.store.db import migrate_sync
+
+        migrate_sync(settings.database_url)
+    if args.command == "migrate":
+        print("database is at the latest migration")
+        return 0
+    if args.command == "run":
+        return _run_all(settings)
+    if args.command == "web":
+        return _serve_web(settings)
+    if args.command == "worker":
+        return _serve_worker(settings)
+    if args.command == "broker":
+        return _serve_broker(args)
+    if args.command == "replay":
+        return asyncio.run(_replay(settings))
+    if args.command == "deadletter":
+        return asyncio.run(_deadletter(settings, args.limit, args.json))
+    if args.command == "users":
+        return asyncio.run(_users_add(settings, args))
+    if args.command == "apikeys":
+        return asyncio.run(_apikeys_add(settings, args.name))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Typed settings: environment variables, plus an optional TOML file named by HUB_CONFIG."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULT_CHANNELS = ("sms", "email", "telegram", "web", "api")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ConfigError(ValueError):
+    """A setting is present but wrong; the message names it."""
+
+
+def parse_duration(text: str | int | float) -> float:
+    """'90s', '15m', '4h', '2d' -> seconds."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    match = _DURATION.match(text)
+    if not match:
+        raise ConfigError(f"not a duration: {text!r} (use e.g. '90s', '15m', '4h', '2d')")
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    name: str
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
+    languages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str | None = None
+    database_url: str = "sqlite+aiosqlite:///var/hub.db"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    public_url: str = ""
+    secret_key: str = ""
+    var_dir: Path = Path("var")
+    partitions: int = 4
+    app_id: str = "contacthub"
+    fetch_max_wait_ms: int = 10
+    max_chat_text: int = 4096
+    max_body_bytes: int = 1024 * 1024
+    queues: tuple[QueueConfig, ...] = (QueueConfig("support"),)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.http_host}:{self.http_port}"
+
+
+def _secret(var_dir: Path) -> str:
+    path = var_dir / "secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _queues(raw: Mapping[str, Any]) -> tuple[QueueConfig, ...]:
+    items = raw.get("queues") or []
+    if not items:
+        return (QueueConfig("support"),)
+    out = []
+    for i, q in enumerate(items):
+        if not isinstance(q, dict) or not q.get("name"):
+            raise ConfigError(f"queues[{i}] needs a name")
+        out.append(
+            QueueConfig(
+                name=str(q["name"]),
+                channels=tuple(q.get("channels") or DEFAULT_CHANNELS),
+                languages=tuple(q.get("languages") or ()),
+            )
+        )
+    return tuple(out)
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    var_dir = Path(env.get("HUB_VAR_DIR", "var"))
+    raw: dict[str, Any] = {}
+    if env.get("HUB_CONFIG"):
+        path = Path(env["HUB_CONFIG"])
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"HUB_CONFIG {path}: {exc}") from exc
+    try:
+        port = int(env.get("HUB_HTTP_PORT", "8080"))
+        partitions = int(env.get("HUB_PARTITIONS", "4"))
+        fetch_wait = int(env.get("HUB_FETCH_MAX_WAIT_MS", "10"))
+    except ValueError as exc:
+        raise ConfigError(f"a numeric setting is not a number: {exc}") from exc
+    return Settings(
+        kafka_bootstrap=env.get("HUB_KAFKA_BOOTSTRAP") or None,
+        database_url=env.get("HUB_DATABASE_URL", f"sqlite+aiosqlite:///{var_dir}/hub.db"),
+        http_host=env.get("HUB_HTTP_HOST", "127.0.0.1"),
+        http_port=port,
+        public_url=env.get("HUB_PUBLIC_URL", "").rstrip("/"),
+        secret_key=env.get("HUB_SECRET_KEY") or _secret(var_dir),
+        var_dir=var_dir,
+        partitions=partitions,
+        app_id=env.get("HUB_APP_ID", "contacthub"),
+        fetch_max_wait_ms=fetch_wait,
+        queues=_queues(raw),
+        raw=raw,
+    )
+
+
+#: Every environment variable the hub reads; deploy files are checked against it.
+ENV_VARS: tuple[str, ...] = (
+    "HUB_KAFKA_BOOTSTRAP",
+    "HUB_DATABASE_URL",
+    "HUB_HTTP_HOST",
+    "HUB_HTTP_PORT",
+    "HUB_PUBLIC_URL",
+    "HUB_SECRET_KEY",
+    "HUB_CONFIG",
+    "HUB_VAR_DIR",
+    "HUB_PARTITIONS",
+    "HUB_APP_ID",
+    "HUB_FETCH_MAX_WAIT_MS",
+    "HUB_LOG_LEVEL",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM_NUMBER",
+    "TWILIO_API_BASE",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "TELEGRAM_MODE",
+    "TELEGRAM_API_BASE",
+    "HUB_SMTP_URL",
+    "HUB_EMAIL_FROM",
+    "HUB_IMAP_URL",
+    "HUB_SMTP_LISTEN",
+)

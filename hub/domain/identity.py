@@ -1,0 +1,23 @@
+"""Channel identities and the contact they belong to."""
+
+from __future__ import annotations
+
+from hub.events import derived_id
+
+
+def normalise_address(channel: str, address: str) -> str:
+    address = address.strip()
+    if channel == "email":
+        return address.lower()
+    return address
+
+
+def identity_key(channel: str, address: str) -> str:
+    """`sms:+98912...`, `telegram:123`, `email:a@b.c`, `web:<session>`."""
+    return f"{channel}:{normalise_address(channel, address)}"
+
+
+def contact_id_for(channel: str, address: str) -> str:
+    """A first-seen identity's contact id is derived from it, so every edge agrees on it
+    without a lookup and one sender's messages stay on one partition."""
+    return derived_id("contact", identity_key(channel, address))

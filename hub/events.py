@@ -1,0 +1,277 @@
+"""The event catalogue: immutable, versioned, JSON round-trip.
+
+Every event has an `id` that is derived from the provider's id where one exists, so a
+redelivered webhook or a replayed partition produces the same id and consumers can dedupe.
+Names are past tense: an event says what happened, never what should happen, except the
+two *Requested events, which record that a person asked for something.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+SCHEMA_VERSION = 1
+_NAMESPACE = uuid.UUID("6f1d3a52-9b8e-4c1e-9d55-2a7c1e0b4f11")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def derived_id(*parts: str) -> str:
+    """A stable id from provider ids: the same input always gives the same event id."""
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+_CATALOGUE: dict[str, type["Event"]] = {}
+
+
+class UnknownEvent(ValueError):
+    """Raised when bytes on a topic do not decode to a known event."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    type: ClassVar[str] = "Event"
+    id: str = field(default_factory=new_id)
+    at: datetime = field(default_factory=utcnow)
+    version: int = SCHEMA_VERSION
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.type = cls.__name__
+        _CATALOGUE[cls.__name__] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+    def replace(self, **changes: Any) -> "Event":
+        return dataclasses.replace(self, **changes)
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    kind = data.get("type")
+    cls = _CATALOGUE.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise UnknownEvent(f"unknown event type {kind!r}")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if value is not None and f.type in ("datetime", "datetime | None"):
+            value = datetime.fromisoformat(value)
+        kwargs[f.name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise UnknownEvent(f"{kind}: {exc}") from exc
+
+
+def from_json(raw: bytes | str) -> Event:
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UnknownEvent(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UnknownEvent("event is not a JSON object")
+    return from_dict(data)
+
+
+# --- inbound.messages -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboundMessageAccepted(Event):
+    """A channel adapter accepted a customer's message; intake has not threaded it yet."""
+
+    contact_id: str
+    channel: str
+    address: str
+    name: str = ""
+    text: str = ""
+    subject: str = ""
+    provider_id: str = ""
+    language: str = ""
+    attachments: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+
+# --- conversation.events ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationEvent(Event):
+    contact_id: str
+    conversation_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationOpened(ConversationEvent):
+    channel: str
+    address: str
+    name: str = ""
+    subject: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageReceived(ConversationEvent):
+    channel: str
+    address: str
+    name: str = ""
+    text: str = ""
+    subject: str = ""
+    provider_id: str = ""
+    attachments: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationAssigned(ConversationEvent):
+    queue: str
+    agent: str | None = None
+    by: str = "routing"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyRequested(ConversationEvent):
+    """An agent asked for a reply to go out; `id` is the outbound message's id."""
+
+    channel: str
+    address: str
+    text: str
+    author: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageDelivered(ConversationEvent):
+    message_id: str
+    status: str = "sent"  # sent | delivered
+    provider_id: str = ""
+    repeated: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryFailed(ConversationEvent):
+    message_id: str
+    error: str
+    retryable: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteAdded(ConversationEvent):
+    text: str
+    author: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationTransferred(ConversationEvent):
+    from_queue: str
+    queue: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationResolved(ConversationEvent):
+    queue: str = ""
+    agent: str | None = None
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationReopened(ConversationEvent):
+    queue: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationMarkedPending(ConversationEvent):
+    by: str = ""
+
+
+# --- routing (keyed by queue: one writer per queue) -------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationQueued(Event):
+    contact_id: str
+    conversation_id: str
+    queue: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationReleased(Event):
+    """The conversation no longer counts against its agent's capacity in this queue."""
+
+    contact_id: str
+    conversation_id: str
+    queue: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignmentRequested(Event):
+    contact_id: str
+    conversation_id: str
+    queue: str
+    agent: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentAvailabilityChanged(Event):
+    agent: str
+    queue: str
+    online: bool
+    capacity: int = 5
+
+
+# --- outbound.web, live, deadletter -----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebChatMessageSent(Event):
+    """A message for a chat session's socket, whichever web process holds it."""
+
+    session: str
+    message_id: str
+    contact_id: str = ""
+    conversation_id: str = ""
+    sender: str  # agent | customer
+    name: str
+    text: str
+    sent_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadModelUpdated(Event):
+    """The projector wrote the read model; web processes push `frame` to agent sockets."""
+
+    conversation_id: str
+    frame: dict
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLettered(Event):
+    source_topic: str
+    partition: int = -1
+    offset: int = -1
+    processor: str
+    reason: str
+    payload: str

@@ -1,0 +1,59 @@
+"""Rows -> the JSON shapes of CONTRACT.md. One place, used by the API and the projector."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from hub.store.db import as_utc
+from hub.store.models import Contact, Conversation, Identity, Message
+
+
+def iso(value: datetime | None) -> str | None:
+    value = as_utc(value)
+    return value.isoformat() if value else None
+
+
+def message_view(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "direction": m.direction,
+        "channel": m.channel,
+        "text": m.text,
+        "author": m.author,
+        "at": iso(m.at),
+        "delivery": m.delivery,
+        "error": m.error,
+        "attachments": m.attachments or [],
+    }
+
+
+def contact_view(c: Contact | None, identities: Iterable[Identity]) -> dict[str, Any]:
+    return {
+        "id": c.id if c else None,
+        "name": c.name if c else "",
+        "identities": [{"channel": i.channel, "address": i.address} for i in identities],
+    }
+
+
+def conversation_view(
+    c: Conversation, contact: Contact | None, identities: Iterable[Identity]
+) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "status": c.status,
+        "priority": c.priority,
+        "complaint": c.complaint,
+        "queue": c.queue,
+        "assignee": c.assignee,
+        "channel": c.channel,
+        "contact": contact_view(contact, identities),
+        "subject": c.subject,
+        "waiting_since": iso(c.waiting_since),
+        "last_message_at": iso(c.last_message_at),
+        "created_at": iso(c.created_at),
+        "resolved_at": iso(c.resolved_at),
+        # SLA clocks arrive with the SLA processor (issue 6); until then no clock runs.
+        "sla": {"policy": None, "first_response": None, "next_response": None, "resolution": None},
+    }

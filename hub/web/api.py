@@ -1,0 +1,248 @@
+"""The agent and manager API of CONTRACT.md."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from sqlalchemy import select
+
+from hub import events as ev
+from hub import topics
+from hub.auth import authenticate, make_token
+from hub.bus import BrokerUnavailable
+from hub.store.models import Conversation, Identity, User
+from hub.store.queries import BadCursor, get_conversation, list_conversations
+from hub.web.context import SESSION_COOKIE, hub_of, require
+from hub.web.errors import ApiError, read_json, text_field
+
+log = logging.getLogger("hub.api")
+routes = web.RouteTableDef()
+STATUSES = ("open", "pending", "resolved")
+
+
+async def publish(request: web.Request, spec: topics.TopicSpec, key: str, event: ev.Event) -> None:
+    try:
+        await hub_of(request).bus.publish(spec, key, event)
+    except BrokerUnavailable as exc:
+        raise ApiError(503, "unavailable", "the event log is not reachable; try again") from exc
+
+
+async def load_conversation(request: web.Request) -> Conversation:
+    async with hub_of(request).db() as s:
+        row = await s.get(Conversation, request.match_info["id"])
+    if row is None:
+        raise ApiError(404, "not_found", "no such conversation")
+    return row
+
+
+@routes.post("/api/v1/login")
+async def login(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    username = text_field(data, "username", limit=64)
+    password = text_field(data, "password", limit=256)
+    hub = hub_of(request)
+    async with hub.db() as s:
+        user = await authenticate(s, username, password)
+    if user is None:
+        log.info("login refused", extra={"username": username})
+        raise ApiError(401, "bad_credentials", "wrong username or password")
+    token = make_token(hub.settings.secret_key, user)
+    response = web.json_response({"token": token, "user": {"username": user.username, "role": user.role}})
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=hub.settings.base_url.startswith("https"))
+    return response
+
+
+@routes.get("/api/v1/me")
+async def me(request: web.Request) -> web.Response:
+    return web.json_response({"user": require(request)})
+
+
+@routes.get("/api/v1/conversations")
+async def conversations(request: web.Request) -> web.Response:
+    user = require(request)
+    q = request.query
+    status = q.get("status") or None
+    if status and status not in STATUSES:
+        raise ApiError(400, "invalid", f"status must be one of {', '.join(STATUSES)}")
+    assignee = q.get("assignee") or None
+    if assignee == "me":
+        assignee = user["username"]
+    try:
+        async with hub_of(request).db() as s:
+            page = await list_conversations(
+                s, status=status, queue=q.get("queue") or None, assignee=assignee,
+                channel=q.get("channel") or None, cursor=q.get("cursor") or None,
+            )
+    except BadCursor as exc:
+        raise ApiError(400, "bad_cursor", str(exc)) from exc
+    return web.json_response(page)
+
+
+@routes.get("/api/v1/conversations/{id}")
+async def conversation(request: web.Request) -> web.Response:
+    require(request)
+    async with hub_of(request).db() as s:
+        view = await get_conversation(s, request.match_info["id"])
+    if view is None:
+        raise ApiError(404, "not_found", "no such conversation")
+    return web.json_response(view)
+
+
+@routes.post("/api/v1/conversations/{id}/replies")
+async def reply(request: web.Request) -> web.Response:
+    user = require(request)
+    data = await read_json(request)
+    text = text_field(data, "text", limit=hub_of(request).settings.max_chat_text)
+    conv = await load_conversation(request)
+    channel = data.get("channel") or conv.channel
+    async with hub_of(request).db() as s:
+        identity = (
+            await s.scalars(
+                select(Identity).where(Identity.contact_id == conv.contact_id, Identity.channel == channel).limit(1)
+            )
+        ).first()
+    if identity is None:
+        raise ApiError(422, "no_identity", f"the customer has no {channel!r} address to reply to")
+    client_id = data.get("id")
+    event = ev.ReplyRequested(
+        id=ev.derived_id("reply", conv.id, str(client_id)) if isinstance(client_id, str) and client_id else ev.new_id(),
+        contact_id=conv.contact_id,
+        conversation_id=conv.id,
+        channel=channel,
+        address=identity.address,
+        text=text,
+        author=user["username"],
+    )
+    await publish(request, topics.CONVERSATIONS, conv.contact_id, event)
+    log.info("reply requested", extra={"conversation_id": conv.id, "channel": channel, "agent": user["username"], "message_id": event.id})
+    return web.json_response(
+        {"id": event.id, "conversation_id": conv.id, "direction": "out", "channel": channel, "text": text,
+         "author": user["username"], "at": event.at.isoformat(), "delivery": "queued", "error": None, "attachments": []},
+        status=202,
+    )
+
+
+@routes.post("/api/v1/conversations/{id}/notes")
+async def note(request: web.Request) -> web.Response:
+    user = require(request)
+    data = await read_json(request)
+    text = text_field(data, "text", limit=16384)
+    conv = await load_conversation(request)
+    event = ev.NoteAdded(contact_id=conv.contact_id, conversation_id=conv.id, text=text, author=user["username"])
+    await publish(request, topics.CONVERSATIONS, conv.contact_id, event)
+    return web.json_response({"id": event.id, "direction": "note", "text": text, "author": user["username"], "at": event.at.isoformat()}, status=202)
+
+
+@routes.post("/api/v1/conversations/{id}/assign")
+async def assign(request: web.Request) -> web.Response:
+    user = require(request)
+    data = await read_json(request)
+    agent = text_field(data, "agent", limit=64)
+    conv = await load_conversation(request)
+    async with hub_of(request).db() as s:
+        if await s.get(User, agent) is None:
+            raise ApiError(422, "unknown_agent", f"no user named {agent!r}")
+    queue = conv.queue or "support"
+    event = ev.AssignmentRequested(contact_id=conv.contact_id, conversation_id=conv.id, queue=queue, agent=agent, by=user["username"])
+    await publish(request, topics.ROUTING, queue, event)
+    return web.json_response({"accepted": True, "conversation_id": conv.id, "agent": agent}, status=202)
+
+
+@routes.post("/api/v1/conversations/{id}/transfer")
+async def transfer(request: web.Request) -> web.Response:
+    user = require(request)
+    data = await read_json(request)
+    queue = text_field(data, "queue", limit=64)
+    known = {q.name for q in hub_of(request).settings.queues}
+    if queue not in known:
+        raise ApiError(422, "unknown_queue", f"queue must be one of {', '.join(sorted(known))}")
+    conv = await load_conversation(request)
+    event = ev.ConversationTransferred(contact_id=conv.contact_id, conversation_id=conv.id, from_queue=conv.queue or "", queue=queue, by=user["username"])
+    await publish(request, topics.CONVERSATIONS, conv.contact_id, event)
+    return web.json_response({"accepted": True, "conversation_id": conv.id, "queue": queue}, status=202)
+
+
+async def _status_change(request: web.Request, make: Any) -> web.Response:
+    user = require(request)
+    conv = await load_conversation(request)
+    event = make(conv, user["username"])
+    await publish(request, topics.CONVERSATIONS, conv.contact_id, event)
+    log.info(event.type, extra={"conversation_id": conv.id, "agent": user["username"]})
+    return web.json_response({"accepted": True, "conversation_id": conv.id, "event": event.type}, status=202)
+
+
+@routes.post("/api/v1/conversations/{id}/resolve")
+async def resolve(request: web.Request) -> web.Response:
+    return await _status_change(request, lambda c, by: ev.ConversationResolved(contact_id=c.contact_id, conversation_id=c.id, queue=c.queue or "", agent=c.assignee, by=by))
+
+
+@routes.post("/api/v1/conversations/{id}/reopen")
+async def reopen(request: web.Request) -> web.Response:
+    return await _status_change(request, lambda c, by: ev.ConversationReopened(contact_id=c.contact_id, conversation_id=c.id, queue=c.queue or "", by=by))
+
+
+@routes.post("/api/v1/conversations/{id}/pending")
+async def pending(request: web.Request) -> web.Response:
+    return await _status_change(request, lambda c, by: ev.ConversationMarkedPending(contact_id=c.contact_id, conversation_id=c.id, by=by))
+
+
+async def set_availability(request: web.Request, username: str, online: bool) -> None:
+    hub = hub_of(request)
+    async with hub.db() as s:
+        user = await s.get(User, username)
+    if user is None:
+        return
+    for queue in user.queues or ["support"]:
+        await hub.bus.publish(topics.ROUTING, queue, ev.AgentAvailabilityChanged(agent=username, queue=queue, online=online, capacity=user.capacity))
+
+
+@routes.post("/api/v1/me/availability")
+async def availability(request: web.Request) -> web.Response:
+    user = require(request)
+    data = await read_json(request)
+    online = data.get("online")
+    if not isinstance(online, bool):
+        raise ApiError(400, "invalid", "`online` must be true or false")
+    try:
+        await set_availability(request, user["username"], online)
+    except BrokerUnavailable as exc:
+        raise ApiError(503, "unavailable", "the event log is not reachable; try again") from exc
+    return web.json_response({"online": online})
+
+
+@routes.get("/api/v1/escalations")
+async def escalations(request: web.Request) -> web.Response:
+    require(request, "lead")
+    # Escalation ladders arrive with issue 6; the route and its rights exist already.
+    return web.json_response({"escalations": []})
+
+
+@routes.get("/api/v1/live")
+async def live(request: web.Request) -> web.StreamResponse:
+    user = require(request)
+    hub = hub_of(request)
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    name = user["username"]
+    first = not hub.sockets.agents.get(name)
+    hub.sockets.agents[name].add(ws)
+    try:
+        if first:
+            await set_availability(request, name, True)
+        await ws.send_json({"type": "hello", "user": user})
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT and msg.data == "ping":
+                await ws.send_str("pong")
+    except BrokerUnavailable:
+        log.warning("availability not published", extra={"agent": name})
+    finally:
+        hub.sockets.agents[name].discard(ws)
+        if not hub.sockets.agents[name]:
+            hub.sockets.agents.pop(name, None)
+            try:
+                await set_availability(request, name, False)
+            except BrokerUnavailable:
+                log.warning("availability not published", extra={"agent": name})
+    return ws

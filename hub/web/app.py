@@ -1,0 +1,128 @@
+"""The aiohttp application: routes, middlewares, start-up and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from channels.api.inbound import routes as api_channel_routes
+from channels.webchat.socket import on_chat_delivered
+from channels.webchat.socket import routes as webchat_routes
+from hub import topics
+from hub.bus import Bus
+from hub.config import Settings
+from hub.events import utcnow
+from hub.store.db import as_utc, make_engine, ping, sessionmaker
+from hub.store.models import DeadLetter, WorkerHeartbeat
+from hub.web.api import routes as api_routes
+from hub.web.context import HUB_KEY, Hub, hub_of
+from hub.web.errors import errors_middleware, security_headers
+from hub.web.live import LiveFeed
+
+log = logging.getLogger("hub.web")
+STATIC = Path(__file__).parent / "static"
+HEARTBEAT_FRESH = timedelta(seconds=10)
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readiness(hub: Hub) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(hub.bus._producer.partitions_for(topics.INBOUND.name), 3)  # type: ignore[union-attr]  # noqa: SLF001
+        checks["broker"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["broker"] = f"unreachable: {type(exc).__name__}"
+    try:
+        await asyncio.wait_for(ping(hub.engine), 3)
+        async with hub.db() as s:
+            rows = list(await s.scalars(select(WorkerHeartbeat).where(WorkerHeartbeat.ready.is_(True))))
+        fresh = [r for r in rows if as_utc(r.heartbeat_at) > utcnow() - HEARTBEAT_FRESH]
+        checks["database"] = "ok"
+        checks["worker"] = "ok" if fresh else "no worker holds its partitions yet"
+    except Exception as exc:  # noqa: BLE001
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["worker"] = "unknown"
+    return checks
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    checks = await readiness(hub_of(request))
+    ready = all(v == "ok" for v in checks.values())
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    hub = hub_of(request)
+    async with hub.db() as s:
+        dead = await s.scalar(select(func.count()).select_from(DeadLetter))
+    lines = [
+        "# TYPE hub_deadletters_total counter",
+        f"hub_deadletters_total {dead or 0}",
+        "# TYPE hub_agent_sockets gauge",
+        f"hub_agent_sockets {sum(len(v) for v in hub.sockets.agents.values())}",
+        "# TYPE hub_chat_sockets gauge",
+        f"hub_chat_sockets {sum(len(v) for v in hub.sockets.chats.values())}",
+    ]
+    for name, value in sorted(hub.counters.items()):
+        lines += [f"# TYPE {name} counter", f"{name} {value}"]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+@routes.get("/")
+async def agent_page(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+@routes.get("/manager")
+async def manager_page(_: web.Request) -> web.FileResponse:
+    # The manager dashboard is issue 7; the signed-in page is the same app for now.
+    return web.FileResponse(STATIC / "index.html")
+
+
+async def _start(settings: Settings, app: web.Application) -> None:
+    engine = make_engine(settings.database_url)
+    bus = Bus(settings.kafka_bootstrap or "")
+    await bus.start()
+    hub = Hub(settings=settings, engine=engine, db=sessionmaker(engine), bus=bus)
+    hub.feed = LiveFeed(settings, hub.sockets, functools.partial(on_chat_delivered, bus))
+    await hub.feed.start()
+    app[HUB_KEY] = hub
+    log.info("web ready", extra={"url": settings.base_url})
+
+
+async def _stop(app: web.Application) -> None:
+    hub = app.get(HUB_KEY)
+    if hub is None:
+        return
+    for sockets in [*hub.sockets.agents.values(), *hub.sockets.chats.values()]:
+        for ws in list(sockets):
+            await ws.close()
+    if hub.feed:
+        await hub.feed.stop()
+    await hub.bus.stop()
+    await hub.engine.dispose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware, security_headers], client_max_size=settings.max_body_bytes)
+    app.add_routes(routes)
+    app.add_routes(api_routes)
+    app.add_routes(webchat_routes)
+    app.add_routes(api_channel_routes)
+    app.router.add_static("/static/", STATIC)
+    app.on_startup.append(functools.partial(_start, settings))
+    app.on_shutdown.append(_stop)
+    return app

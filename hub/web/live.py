@@ -1,0 +1,100 @@
+"""Live sockets: agents' /api/v1/live and customers' chat sockets, fed from `live` and
+`outbound.web` by a consumer that every web process runs (no group: each sees everything)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from hub import events as ev
+from hub import topics
+from hub.config import Settings
+
+log = logging.getLogger("hub.live")
+
+
+class Sockets:
+    """Who is connected to this process."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        self.chats: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+
+    @staticmethod
+    async def _send_all(sockets: set[web.WebSocketResponse], frame: dict[str, Any]) -> int:
+        sent = 0
+        for ws in list(sockets):
+            if ws.closed:
+                continue
+            try:
+                await ws.send_json(frame)
+                sent += 1
+            except (ConnectionError, RuntimeError):
+                pass
+        return sent
+
+    async def to_agents(self, frame: dict[str, Any]) -> None:
+        for sockets in list(self.agents.values()):
+            await self._send_all(sockets, frame)
+
+    async def to_chat(self, session: str, frame: dict[str, Any]) -> int:
+        return await self._send_all(self.chats.get(session, set()), frame)
+
+
+class LiveFeed:
+    def __init__(self, settings: Settings, sockets: Sockets, on_chat_delivered: Callable[[ev.WebChatMessageSent], Awaitable[None]]) -> None:
+        self.settings = settings
+        self.sockets = sockets
+        self.on_chat_delivered = on_chat_delivered
+        self.consumer: AIOKafkaConsumer | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
+        )
+        await self.consumer.start()
+        parts = []
+        for spec in (topics.LIVE, topics.OUTBOUND_WEB):
+            for _ in range(100):
+                found = self.consumer.partitions_for_topic(spec.name)
+                if found:
+                    break
+                await self.consumer._client.force_metadata_update()  # noqa: SLF001 - no public call
+                await asyncio.sleep(0.1)
+            parts += [TopicPartition(spec.name, p) for p in sorted(found or [])]
+        self.consumer.assign(parts)
+        # Positions are fixed now, so nothing published after start() returns is missed.
+        await self.consumer.seek_to_end(*parts)
+        for tp in parts:
+            await self.consumer.position(tp)
+        self.task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        if self.consumer:
+            await self.consumer.stop()
+
+    async def _run(self) -> None:
+        assert self.consumer is not None
+        async for record in self.consumer:
+            try:
+                event = ev.from_json(record.value)
+                if isinstance(event, ev.ReadModelUpdated):
+                    await self.sockets.to_agents(event.frame)
+                elif isinstance(event, ev.WebChatMessageSent):
+                    frame = {"type": "message", "id": event.message_id, "from": event.sender, "name": event.name, "text": event.text, "at": event.sent_at}
+                    if await self.sockets.to_chat(event.session, frame):
+                        await self.on_chat_delivered(event)
+            except Exception:  # noqa: BLE001 - one bad record must not stop live pushes
+                log.exception("live record skipped", extra={"topic": record.topic, "offset": record.offset})

@@ -1,0 +1,94 @@
+"""dispatch: ReplyRequested -> the channel adapter -> MessageDelivered or DeliveryFailed.
+
+The intent is recorded (table, before the call) and the result after it, so a redelivered
+ReplyRequested never sends twice; only a crash inside the provider call repeats one send,
+and that repeat is marked."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from channels import registry
+from channels.base import OutboundReply, SendResult
+from hub import events as ev
+from processors.app import app, bus, settings
+from processors.base import guarded, send
+from processors.topics import conversations
+
+log = logging.getLogger("hub.dispatch")
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+# message id -> {"state": "started"|"done", "result": {...}}; on the contact's partition.
+sends = app.Table("dispatch-sends", default=dict, partitions=conversations.partitions)
+_channels: dict[str, Any] = {}
+
+
+def channel_for(name: str) -> Any:
+    if not _channels:
+        _channels.update(registry.build(settings, bus))
+    return _channels.get(name)
+
+
+async def deliver(reply: OutboundReply) -> SendResult:
+    channel = channel_for(reply.channel)
+    if channel is None:
+        return SendResult(ok=False, error=f"no adapter for channel {reply.channel!r}")
+    if len(reply.text) > channel.max_text:
+        return SendResult(ok=False, error=f"text longer than {channel.max_text} characters for {reply.channel}")
+    result = SendResult(ok=False, error="not attempted")
+    for attempt, pause in enumerate((0.0, *BACKOFF)):
+        if pause:
+            await asyncio.sleep(pause)
+        try:
+            result = await channel.send(reply)
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not kill the stream
+            result = SendResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=False)
+        if result.ok or not result.retryable:
+            return result
+        log.warning("send failed, retrying", extra={"conversation_id": reply.conversation_id, "attempt": attempt + 1, "error": result.error})
+    return result
+
+
+def outcome(event: ev.ReplyRequested, result: dict[str, Any], repeated: bool) -> ev.Event:
+    common = {"contact_id": event.contact_id, "conversation_id": event.conversation_id, "message_id": event.id}
+    if result["ok"]:
+        return ev.MessageDelivered(id=ev.derived_id("delivered", event.id, result["status"]), status=result["status"], provider_id=result["provider_id"], repeated=repeated, **common)
+    return ev.DeliveryFailed(id=ev.derived_id("failed", event.id), error=result["error"], retryable=result["retryable"], **common)
+
+
+async def on_reply_requested(event: ev.Event) -> None:
+    if not isinstance(event, ev.ReplyRequested):
+        return
+    record = sends.get(event.id) or {}
+    if record.get("state") == "done":
+        # Already sent; the outcome may not have reached the broker before a crash.
+        await send(conversations, event.contact_id, outcome(event, record["result"], record.get("repeated", False)))
+        return
+    repeated = record.get("state") == "started"
+    sends[event.id] = {"state": "started"}
+    reply = OutboundReply(
+        message_id=event.id,
+        conversation_id=event.conversation_id,
+        contact_id=event.contact_id,
+        channel=event.channel,
+        address=event.address,
+        text=event.text,
+        author=event.author,
+        at=event.at,
+    )
+    r = await deliver(reply)
+    result = {"ok": r.ok, "status": r.status, "provider_id": r.provider_id, "error": r.error, "retryable": r.retryable}
+    sends[event.id] = {"state": "done", "result": result, "repeated": repeated}
+    await send(conversations, event.contact_id, outcome(event, result, repeated))
+    log.info(
+        "reply dispatched" if r.ok else "reply failed",
+        extra={"conversation_id": event.conversation_id, "channel": event.channel, "message_id": event.id, "error": r.error, "repeated": repeated},
+    )
+
+
+@app.agent(conversations, concurrency=1)
+async def dispatch(stream):  # type: ignore[no-untyped-def]
+    async for event in stream.events():
+        await guarded("dispatch", event, on_reply_requested)

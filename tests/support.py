@@ -1,0 +1,133 @@
+"""Starts a real hub for tests: Tansu over TCP, the worker and web roles as processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from hub.broker import EmbeddedBroker, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+async def reset_postgres(url: str) -> None:
+    import asyncpg
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+class Hub:
+    def __init__(self, tmp: Path, database: str = "sqlite", extra_env: dict[str, str] | None = None) -> None:
+        self.tmp = tmp
+        self.database = database
+        self.port = free_port()
+        self.broker = EmbeddedBroker(log_file=tmp / "broker.log")
+        self.db_url = POSTGRES_URL if database == "postgres" else f"sqlite+aiosqlite:///{tmp}/hub.db"
+        self.env = {
+            **os.environ,
+            "HUB_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            "HUB_DATABASE_URL": self.db_url,
+            "HUB_HTTP_PORT": str(self.port),
+            "HUB_VAR_DIR": str(tmp / "var"),
+            "HUB_SECRET_KEY": uuid.uuid4().hex,
+            "HUB_APP_ID": f"hub-test-{uuid.uuid4().hex[:8]}",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=self.env, capture_output=True, text=True, check=check, cwd=self.tmp, timeout=120)
+
+    def spawn(self, role: str) -> subprocess.Popen[bytes]:
+        log = open(self.tmp / f"{role}.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "hub.cli", role], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp)
+        self.procs[role] = proc
+        return proc
+
+    async def start(self) -> "Hub":
+        if self.database == "postgres":
+            await reset_postgres(self.db_url)
+        self.broker.start()
+        await self.broker.wait_ready()
+        self.cli("migrate")
+        self.cli("users", "add", "alice", "--role", "agent", "--password", "alice-pw")
+        self.cli("users", "add", "maria", "--role", "manager", "--password", "maria-pw")
+        self.spawn("worker")
+        self.spawn("web")
+        await self.wait_ready()
+        return self
+
+    async def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                for role, proc in self.procs.items():
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"{role} exited {proc.returncode}:\n{self.logs(role)}")
+                try:
+                    async with http.get(f"{self.url}/readyz") as r:
+                        last = await r.json()
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError as exc:
+                    last = exc
+                await asyncio.sleep(0.3)
+        raise TimeoutError(f"hub not ready: {last}\n{self.logs('worker')[-3000:]}\n{self.logs('web')[-3000:]}")
+
+    def logs(self, role: str) -> str:
+        path = self.tmp / f"{role}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def kill(self, role: str) -> None:
+        proc = self.procs.get(role)
+        if proc and proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.broker.stop()
+
+    async def login(self, http: aiohttp.ClientSession, username: str = "alice", password: str = "alice-pw") -> dict[str, str]:
+        async with http.post(f"{self.url}/api/v1/login", json={"username": username, "password": password}) as r:
+            assert r.status == 200, await r.text()
+            token = (await r.json())["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+
+async def eventually(check: Any, timeout: float = 30.0, interval: float = 0.1) -> Any:
+    """Polls an async check until it returns a truthy value; returns it."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")

@@ -1,0 +1,131 @@
+"""Nothing lost, nothing doubled: duplicate frames, a worker killed mid-stream, poison events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+
+from hub.store.db import make_engine, sessionmaker
+from hub.store.models import Conversation, DeadLetter, Message
+from tests.e2e.test_chat_roundtrip import receive
+from tests.support import Hub, eventually
+
+
+async def db_scalar(hub: Hub, stmt: Any) -> Any:
+    engine = make_engine(hub.db_url)
+    try:
+        async with sessionmaker(engine)() as s:
+            return await s.scalar(stmt)
+    finally:
+        await engine.dispose()
+
+
+async def test_same_frame_id_twice_is_acked_twice_and_stored_once(hub: Hub) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{hub.url}/chat/ws")
+        session = (await receive(ws, "hello"))["session"]
+        for _ in range(2):
+            await ws.send_json({"type": "message", "id": "dup-1", "text": "only once please"})
+            assert (await receive(ws, "ack"))["id"] == "dup-1"
+        await ws.send_json({"type": "message", "id": "dup-2", "text": "a second, different message"})
+        await receive(ws, "ack")
+        await ws.close()
+
+        async def both_stored() -> Any:
+            n = await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text.in_(["only once please", "a second, different message"])))
+            return n if n >= 2 else None
+
+        await eventually(both_stored)
+        # the second message arrived after the duplicate, so the duplicate had its chance
+        assert await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text == "only once please")) == 1
+        ws = await http.ws_connect(f"{hub.url}/chat/ws?session={session}")
+        history = (await receive(ws, "hello"))["history"]
+        assert [m["text"] for m in history] == ["only once please", "a second, different message"]
+        await ws.close()
+
+
+async def test_poison_event_goes_to_deadletter_and_the_stream_goes_on(hub: Hub) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=hub.broker.bootstrap, acks="all")
+    await producer.start()
+    try:
+        # decodes as JSON but is no event the catalogue knows
+        await producer.send_and_wait("inbound.messages", b'{"type":"InboundMessageAccepted","id":"poison-1"}', key=b"poison")
+        await producer.send_and_wait("inbound.messages", b"\xff not json at all", key=b"poison")
+    finally:
+        await producer.stop()
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{hub.url}/chat/ws")
+        await receive(ws, "hello")
+        await ws.send_json({"type": "message", "id": "after-poison", "text": "still flowing after poison"})
+        await receive(ws, "ack")
+        await ws.close()
+
+    await eventually(lambda: db_scalar(hub, select(func.count()).select_from(Message).where(Message.text == "still flowing after poison")))
+    letters = await eventually(lambda: db_scalar(hub, select(func.count()).select_from(DeadLetter).where(DeadLetter.source_topic == "inbound.messages")))
+    assert letters >= 2
+    out = hub.cli("deadletter", "--json").stdout
+    reasons = [d["reason"] for d in json.loads(out) if d["topic"] == "inbound.messages"]
+    assert any("contact_id" in r for r in reasons), reasons  # the missing field is named
+    assert any("not JSON" in r for r in reasons), reasons
+    async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/metrics") as r:
+        metrics = await r.text()
+    counted = [line for line in metrics.splitlines() if line.startswith("hub_deadletters_total ")]
+    assert counted and int(counted[0].split()[1]) >= 2, metrics
+
+
+async def test_worker_killed_mid_stream_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    hub = await Hub(tmp_path).start()
+    try:
+        key = hub.cli("apikeys", "add", "loadtest").stdout.split()[0]
+        total, senders = 2000, 50
+        accepted: set[str] = set()
+        sem = asyncio.Semaphore(40)
+        killed = asyncio.Event()
+
+        async def post(http: aiohttp.ClientSession, i: int) -> None:
+            body = {"id": f"k-{i}", "from": f"kill-sender-{i % senders}", "name": "", "text": f"kill-test message {i}"}
+            async with sem:
+                for _ in range(200):  # a sender retries until the hub says it is durable
+                    try:
+                        async with http.post(f"{hub.url}/api/v1/inbound", json=body, headers={"X-Api-Key": key}) as r:
+                            if r.status == 202:
+                                accepted.add(body["id"])
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.2)
+            if len(accepted) == total // 3 and not killed.is_set():
+                killed.set()
+
+        async with aiohttp.ClientSession() as http:
+            sending = asyncio.gather(*(post(http, i) for i in range(total)))
+
+            async def kill_and_restart() -> None:
+                await killed.wait()
+                hub.kill("worker")
+                await asyncio.sleep(1.0)
+                hub.spawn("worker")
+
+            await asyncio.gather(sending, kill_and_restart())
+        assert len(accepted) == total
+
+        async def all_projected() -> Any:
+            n = await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text.like("kill-test message %")))
+            print("projected", n, flush=True)
+            return n if n >= total else None
+
+        await eventually(all_projected, timeout=60, interval=5.0)
+        await asyncio.sleep(3)  # let any late duplicate arrive before counting
+        assert await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text.like("kill-test message %"))) == total
+        assert await db_scalar(hub, select(func.count(func.distinct(Message.text))).where(Message.text.like("kill-test message %"))) == total
+        # replays after the kill must not open a second conversation for a sender
+        assert await db_scalar(hub, select(func.count()).select_from(Conversation).where(Conversation.channel == "api")) == senders
+        assert "worker ready" in hub.logs("worker")
+    finally:
+        hub.stop()

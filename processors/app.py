@@ -36,7 +36,6 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
     web_enabled=False,
     table_standby_replicas=0,
-    stream_wait_empty=False,
 )
 
 engine = make_engine(settings.database_url)
@@ -47,9 +46,12 @@ log = logging.getLogger("hub.worker")
 
 
 @app.task
-async def _start_bus() -> None:
+async def _start_bus_and_projector() -> None:
+    from processors.projector import run_forever
+
     await bus.start()
+    await run_forever(settings, db, bus)
 
 
 # The agents register themselves on import.
-from processors import deadletter, dispatch, intake, projector, readiness, routing  # noqa: E402,F401
+from processors import deadletter, dispatch, intake, readiness, routing  # noqa: E402,F401

@@ -1,60 +1,159 @@
 """projector: conversation.events -> the read model, then `live` frames for agent sockets.
 
-Batches keep the database in step at high rates: one transaction per batch; if the batch
-fails, each event is retried alone so one bad event goes to deadletter and not its batch.
+It runs in the worker beside the faust agents but keeps its own position: an aiokafka
+consumer group whose offsets are written in the same database transaction as the rows they
+produced. The read model and its position cannot disagree, so a SIGKILL or a rebalance at
+any moment neither loses nor repeats a projection. (In faust, a rebalance clears the agents'
+queues; our SIGKILL test showed the DB-bound projector, the agent with the longest queue,
+skipping events that way.)
+
+Batches keep the database in step at high rates: one transaction per partition batch; if
+it fails, each event is retried alone, so one bad event goes to `deadletter`, not its batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Sequence
 
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from hub import events as ev
+from hub import topics
+from hub.bus import Bus
+from hub.config import Settings
 from hub.store import projection
-from processors.app import app, db
-from processors.base import dead_letter, send, stats
-from processors.topics import conversations, live
+from hub.store.db import insert_for
+from hub.store.models import ProjectorOffset
+from processors.base import stats
 
 log = logging.getLogger("hub.projector")
 BATCH = 500
-WITHIN = 0.005
+#: partitions this process projects; readiness needs some
+assigned_partitions: set[int] = set()
 
 
-async def project(events: Sequence[ev.Event]) -> list[dict[str, Any]]:
-    async with db() as session, session.begin():
-        return await projection.apply(session, events)
+class OffsetsFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, projector: "Projector") -> None:
+        self.projector = projector
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        assigned_partitions.difference_update(tp.partition for tp in revoked)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self.projector.seek_to_stored(list(assigned))
 
 
-async def publish_frames(frames: list[dict[str, Any]]) -> None:
-    for frame in frames:
-        cid = frame.get("conversation_id") or frame.get("conversation", {}).get("id", "")
-        await send(live, cid, ev.ReadModelUpdated(conversation_id=cid, frame=frame))
+class Projector:
+    def __init__(self, settings: Settings, db: async_sessionmaker[AsyncSession], bus: Bus) -> None:
+        self.settings = settings
+        self.db = db
+        self.bus = bus
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=f"{settings.app_id}-projector",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+            rebalance_timeout_ms=6000,
+            max_poll_records=BATCH,
+        )
 
+    async def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
+        async with self.db() as s:
+            rows = await s.scalars(select(ProjectorOffset).where(ProjectorOffset.topic == topics.CONVERSATIONS.name))
+            stored = {r.partition: r.next_offset for r in rows}
+        for tp in assigned:
+            if tp.partition in stored:
+                self.consumer.seek(tp, stored[tp.partition])
+            else:
+                await self.consumer.seek_to_beginning(tp)
+        assigned_partitions.update(tp.partition for tp in assigned)
+        log.info("projector assigned", extra={"partitions": sorted(tp.partition for tp in assigned)})
 
-async def on_batch(records: Sequence[Any]) -> None:
-    decoded: list[tuple[Any, ev.Event]] = []
-    for record in records:
+    async def run(self) -> None:
+        self.consumer.subscribe([topics.CONVERSATIONS.name], listener=OffsetsFromDatabase(self))
+        await self.consumer.start()
         try:
-            decoded.append((record, ev.from_json(record.message.value)))
-        except ev.UnknownEvent as exc:
-            await dead_letter("projector", record.message, f"undecodable: {exc}")
-    if not decoded:
-        return
-    try:
-        frames = await project([e for _, e in decoded])
-    except Exception:  # noqa: BLE001 - fall back to one event at a time
-        log.warning("batch failed, projecting one by one", exc_info=True)
-        frames = []
-        for record, e in decoded:
+            while True:
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=BATCH)
+                for tp, records in batches.items():
+                    await self.on_partition_batch(tp, records)
+        finally:
+            await self.consumer.stop()
+
+    async def _apply(self, tp: TopicPartition, events: Sequence[ev.Event], next_offset: int) -> list[dict[str, Any]]:
+        async with self.db() as s, s.begin():
+            frames = await projection.apply(s, events)
+            stmt = insert_for(s, ProjectorOffset).values(topic=tp.topic, partition=tp.partition, next_offset=next_offset)
+            await s.execute(stmt.on_conflict_do_update(index_elements=["topic", "partition"], set_={"next_offset": next_offset}))
+        return frames
+
+    async def on_partition_batch(self, tp: TopicPartition, records: Sequence[Any]) -> None:
+        decoded: list[tuple[Any, ev.Event | None, str]] = []
+        for r in records:
             try:
-                frames.extend(await project([e]))
-            except Exception as exc:  # noqa: BLE001
-                await dead_letter("projector", record.message, f"{type(exc).__name__}: {exc}")
-    stats["processed.projector"] += len(decoded)
-    await publish_frames(frames)
+                decoded.append((r, ev.from_json(r.value), ""))
+            except ev.UnknownEvent as exc:
+                decoded.append((r, None, f"undecodable: {exc}"))
+        good = [e for _, e, _ in decoded if e is not None]
+        frames: list[dict[str, Any]] = []
+        try:
+            frames = await self._apply(tp, good, records[-1].offset + 1)
+            failed = [(r, why) for r, e, why in decoded if e is None]
+        except Exception:  # noqa: BLE001 - fall back to one event at a time
+            log.warning("batch failed, projecting one by one", extra={"partition": tp.partition}, exc_info=True)
+            failed = []
+            for r, e, why in decoded:
+                try:
+                    frames.extend(await self._apply(tp, [e] if e else [], r.offset + 1))
+                except Exception as exc:  # noqa: BLE001
+                    why = f"{type(exc).__name__}: {exc}"
+                    await self._apply(tp, [], r.offset + 1)
+                if why:
+                    failed.append((r, why))
+        for r, why in failed:
+            await self.dead_letter(r, why)
+        stats["processed.projector"] += len(good)
+        await self.publish(frames)
+
+    async def dead_letter(self, record: Any, reason: str) -> None:
+        letter = ev.DeadLettered(
+            id=ev.derived_id("deadletter", "projector", record.topic, str(record.partition), str(record.offset)),
+            source_topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            processor="projector",
+            reason=reason[:2000],
+            payload=(record.value or b"").decode("utf-8", "replace")[:10000],
+        )
+        log.error("event dead-lettered", extra={"processor": "projector", "offset": record.offset, "reason": reason[:300]})
+        await self.bus.publish(topics.DEADLETTER, record.topic, letter)
+
+    async def publish(self, frames: list[dict[str, Any]]) -> None:
+        items = []
+        for frame in frames:
+            cid = frame.get("conversation_id") or frame.get("conversation", {}).get("id", "")
+            items.append((cid, ev.ReadModelUpdated(conversation_id=cid, frame=frame)))
+        if items:
+            # Live pushes are best effort: the read model already has the change.
+            try:
+                await self.bus.publish_many(topics.LIVE, items)
+            except Exception:  # noqa: BLE001
+                log.warning("live frames not published", exc_info=True)
 
 
-@app.agent(conversations, concurrency=1)
-async def projector(stream):  # type: ignore[no-untyped-def]
-    async for batch in stream.take_events(BATCH, within=WITHIN):
-        await on_batch(batch)
+async def run_forever(settings: Settings, db: async_sessionmaker[AsyncSession], bus: Bus) -> None:
+    while True:
+        try:
+            await Projector(settings, db, bus).run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - restart rather than stop projecting
+            log.exception("projector stopped; restarting")
+            await asyncio.sleep(1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hub.events import utcnow
 from hub.store.db import insert_for
 from hub.store.models import WorkerHeartbeat
+from processors import projector
 from processors.app import app, db, log, worker_id
 
 
@@ -13,7 +14,7 @@ def holds_partitions() -> tuple[bool, int]:
         assigned = len(app.consumer.assignment())
     except Exception:  # noqa: BLE001 - consumer not started yet
         return False, 0
-    ready = assigned > 0 and not app.rebalancing and not getattr(app, "in_recovery", False)
+    ready = assigned > 0 and bool(projector.assigned_partitions) and not app.rebalancing and not getattr(app, "in_recovery", False)
     return ready, assigned
 
 

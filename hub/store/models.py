@@ -99,3 +99,13 @@ class WorkerHeartbeat(Base):
     ready: Mapped[bool] = mapped_column(Boolean, default=False)
     partitions: Mapped[int] = mapped_column(Integer, default=0)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProjectorOffset(Base):
+    """Where the projector is in each partition; written in the transaction that applies
+    the events, so the read model and its position never disagree."""
+
+    __tablename__ = "projector_offsets"
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_offset: Mapped[int] = mapped_column(Integer)

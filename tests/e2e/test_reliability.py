@@ -117,10 +117,9 @@ async def test_worker_killed_mid_stream_loses_and_duplicates_nothing(tmp_path: P
 
         async def all_projected() -> Any:
             n = await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text.like("kill-test message %")))
-            print("projected", n, flush=True)
             return n if n >= total else None
 
-        await eventually(all_projected, timeout=60, interval=5.0)
+        await eventually(all_projected, timeout=180, interval=1.0)
         await asyncio.sleep(3)  # let any late duplicate arrive before counting
         assert await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text.like("kill-test message %"))) == total
         assert await db_scalar(hub, select(func.count(func.distinct(Message.text))).where(Message.text.like("kill-test message %"))) == total

@@ -25,7 +25,34 @@ class ShortFetchConsumerThread(fa.AIOKafkaConsumerThread):
 
 
 class Consumer(fa.Consumer):
+    """faust's consumer, made safe across rebalances (our SIGKILL test lost messages).
+
+    On a rebalance faust clears its agents' queues and seeks back to the committed offsets,
+    but its drain loop goes on delivering the rest of the batch it fetched before the
+    seek. A stale, higher offset then counts as a "gap" (which faust treats as acked, for
+    compacted or transactional topics) and the re-fetched messages below it are dropped
+    as already read. Here a batch stops at the first rebalance, our topics have no gaps
+    to fill, and a commit never passes an offset that was not acked.
+    """
+
     _log_start: dict[Any, int] = {}
+    _generation: int = 0
+
+    def stop_flow(self) -> None:
+        self._generation += 1
+        super().stop_flow()
+
+    async def getmany(self, timeout: float) -> Any:
+        generation = self._generation
+        async for tp, message in super().getmany(timeout):
+            if generation != self._generation or self.suspend_flow.is_set():
+                return  # fetched before the rebalance: the seek fetches it again
+            yield tp, message
+
+    async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
+        # Our source topics are neither compacted nor transactional, so an offset jump
+        # means stale records, never a hole that may be committed over.
+        return None
 
     async def perform_seek(self) -> None:
         await super().perform_seek()
@@ -42,21 +69,15 @@ class Consumer(fa.Consumer):
         are next-to-read, so the head is missing whenever min(acked) > committed, not
         only when it is > committed + 1). On a rebalance faust drops the messages
         buffered for its agents; committing past one of them before the next rebalance
-        lost it in our SIGKILL test. Gaps faust recorded itself (compaction, transaction
-        markers) still count as acked."""
+        lost it in our SIGKILL test."""
         acked = self._acked[tp]
         committed = self._committed_offset[tp]
         if committed is None:
             # faust maps "never committed" and "committed 0" alike to None and then
             # checks nothing; the log start recorded at the last seek is the baseline.
             committed = self._log_start.get(tp)
-        if acked and committed is not None:
-            head = min(acked)
-            gaps = self._gap[tp]
-            if gaps:
-                head = min([head, *(iv.begin for iv in gaps.overlap(0, head + 1))])
-            if head > committed:
-                return None
+        if acked and committed is not None and min(acked) > committed:
+            return None
         return super()._new_offset(tp)
 
 

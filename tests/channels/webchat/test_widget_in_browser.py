@@ -1,0 +1,44 @@
+"""Customer and agent in two browser contexts: the widget's message shows up live on the
+agent page, the agent's reply shows up in the widget, and a reload keeps the history."""
+
+from __future__ import annotations
+
+from tests.hub.web.browser import chromium
+from tests.hub.web.test_agent_page_xss import ARTIFACTS
+from tests.support import Hub
+
+
+async def test_customer_writes_agent_answers_live(hub: Hub) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with chromium() as browser:
+        agent_ctx, customer_ctx = await browser.new_context(), await browser.new_context()
+        agent, customer = await agent_ctx.new_page(), await customer_ctx.new_page()
+        await agent.goto(hub.url + "/")
+        await agent.fill("#login-username", "alice")
+        await agent.fill("#login-password", "alice-pw")
+        await agent.click("#login-submit")
+        await agent.wait_for_selector("#live-status.live")
+
+        await customer.goto(hub.url + "/chat?lang=fa")
+        await customer.wait_for_function("document.querySelector('#hubchat-status').textContent === 'آنلاین'")
+        assert await customer.evaluate("document.documentElement.dir") == "rtl"
+        await customer.fill("#hubchat-input", "سلام، بسته‌ام نرسیده")
+        await customer.click("#hubchat-send")
+
+        conv = agent.locator("#queue li.conv", has_text="web")
+        await conv.first.wait_for()  # arrives live, no reload
+        await conv.first.click()
+        await agent.wait_for_selector("#messages li.msg-in .text >> text=سلام، بسته‌ام نرسیده")
+        await agent.fill("#reply-text", "Sorry! It ships today · امروز ارسال می‌شود")
+        await agent.click("#reply-send")
+
+        await customer.wait_for_selector("#hubchat-messages li.from-agent .text >> text=Sorry! It ships today · امروز ارسال می‌شود")
+        await customer.screenshot(path=str(ARTIFACTS / "chat-widget-fa.png"))
+        await agent.screenshot(path=str(ARTIFACTS / "agent-page-en.png"))
+
+        await customer.reload()
+        await customer.wait_for_function("document.querySelectorAll('#hubchat-messages li').length === 2")
+        texts = await customer.eval_on_selector_all("#hubchat-messages li .text", "els => els.map(e => e.textContent)")
+        assert texts == ["سلام، بسته‌ام نرسیده", "Sorry! It ships today · امروز ارسال می‌شود"]
+        await agent_ctx.close()
+        await customer_ctx.close()

@@ -84,6 +84,17 @@ def from_dict(data: dict[str, Any]) -> Event:
         raise UnknownEvent(f"{kind}: {exc}") from exc
 
 
+_TYPE_PREFIX = b'{"type":"'
+
+
+def peek_type(raw: bytes) -> str | None:
+    """The event type without decoding the whole event (to_json writes `type` first)."""
+    if not raw.startswith(_TYPE_PREFIX):
+        return None
+    end = raw.find(b'"', len(_TYPE_PREFIX), 80)
+    return raw[len(_TYPE_PREFIX) : end].decode("ascii", "replace") if end > 0 else None
+
+
 def from_json(raw: bytes | str) -> Event:
     try:
         data = json.loads(raw)

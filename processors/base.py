@@ -44,9 +44,20 @@ async def dead_letter(processor: str, message: Any, reason: str) -> None:
     await send(deadletter, message.topic, letter)
 
 
-async def guarded(processor: str, event: EventT, handle: Callable[[ev.Event], Awaitable[None]]) -> None:
-    """Decode one record and run `handle` on it; anything that raises goes to deadletter."""
+async def guarded(
+    processor: str,
+    event: EventT,
+    handle: Callable[[ev.Event], Awaitable[None]],
+    handles: frozenset[str] | None = None,
+) -> None:
+    """Decode one record and run `handle` on it; anything that raises goes to deadletter.
+    With `handles`, records of other event types are skipped undecoded (several agents
+    read `conversation.events` and each wants a few types)."""
     message = event.message
+    if handles is not None and isinstance(message.value, bytes):
+        kind = ev.peek_type(message.value)
+        if kind is not None and kind not in handles:
+            return
     try:
         decoded = ev.from_json(message.value)
     except ev.UnknownEvent as exc:

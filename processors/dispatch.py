@@ -91,4 +91,4 @@ async def on_reply_requested(event: ev.Event) -> None:
 @app.agent(conversations, concurrency=1)
 async def dispatch(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        await guarded("dispatch", event, on_reply_requested)
+        await guarded("dispatch", event, on_reply_requested, frozenset({"ReplyRequested"}))

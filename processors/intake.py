@@ -18,8 +18,10 @@ threads = app.Table("intake-threads", default=dict, partitions=intake_sources.pa
 
 async def on_event(event: ev.Event) -> None:
     if isinstance(event, ev.InboundMessageAccepted):
-        state, out = threading.on_inbound(threads.get(event.contact_id) or {}, event)
-        threads[event.contact_id] = state
+        before = threads.get(event.contact_id) or {}
+        state, out = threading.on_inbound(before, event)
+        if state != before:
+            threads[event.contact_id] = state
         for e in out:
             await send(conversations, event.contact_id, e)
         log.info(
@@ -33,7 +35,10 @@ async def on_event(event: ev.Event) -> None:
             threads[event.contact_id] = new
 
 
+HANDLES = frozenset({"InboundMessageAccepted", "ConversationResolved", "ConversationReopened"})
+
+
 @app.agent(intake_sources, concurrency=1)
 async def intake(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        await guarded("intake", event, on_event)
+        await guarded("intake", event, on_event, HANDLES)

@@ -82,39 +82,42 @@ class Projector:
         try:
             while True:
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=BATCH)
-                for tp, records in batches.items():
-                    await self.on_partition_batch(tp, records)
+                if batches:
+                    await self.on_records(batches)
         finally:
             await self.consumer.stop()
 
-    async def _apply(self, tp: TopicPartition, events: Sequence[ev.Event], next_offset: int) -> list[dict[str, Any]]:
+    async def _apply(self, events: Sequence[ev.Event], positions: dict[TopicPartition, int]) -> list[dict[str, Any]]:
         async with self.db() as s, s.begin():
             frames = await projection.apply(s, events)
-            stmt = insert_for(s, ProjectorOffset).values(topic=tp.topic, partition=tp.partition, next_offset=next_offset)
-            await s.execute(stmt.on_conflict_do_update(index_elements=["topic", "partition"], set_={"next_offset": next_offset}))
+            for tp, next_offset in positions.items():
+                stmt = insert_for(s, ProjectorOffset).values(topic=tp.topic, partition=tp.partition, next_offset=next_offset)
+                await s.execute(stmt.on_conflict_do_update(index_elements=["topic", "partition"], set_={"next_offset": next_offset}))
         return frames
 
-    async def on_partition_batch(self, tp: TopicPartition, records: Sequence[Any]) -> None:
-        decoded: list[tuple[Any, ev.Event | None, str]] = []
-        for r in records:
-            try:
-                decoded.append((r, ev.from_json(r.value), ""))
-            except ev.UnknownEvent as exc:
-                decoded.append((r, None, f"undecodable: {exc}"))
-        good = [e for _, e, _ in decoded if e is not None]
+    async def on_records(self, batches: dict[TopicPartition, Sequence[Any]]) -> None:
+        """One transaction for everything one poll returned, offsets included."""
+        decoded: list[tuple[TopicPartition, Any, ev.Event | None, str]] = []
+        for tp, records in batches.items():
+            for r in records:
+                try:
+                    decoded.append((tp, r, ev.from_json(r.value), ""))
+                except ev.UnknownEvent as exc:
+                    decoded.append((tp, r, None, f"undecodable: {exc}"))
+        good = [e for _, _, e, _ in decoded if e is not None]
         frames: list[dict[str, Any]] = []
         try:
-            frames = await self._apply(tp, good, records[-1].offset + 1)
-            failed = [(r, why) for r, e, why in decoded if e is None]
+            frames = await self._apply(good, {tp: records[-1].offset + 1 for tp, records in batches.items()})
+            failed = [(r, why) for _, r, e, why in decoded if e is None]
         except Exception:  # noqa: BLE001 - fall back to one event at a time
-            log.warning("batch failed, projecting one by one", extra={"partition": tp.partition}, exc_info=True)
+            log.warning("batch failed, projecting one by one", exc_info=True)
             failed = []
-            for r, e, why in decoded:
+            for tp, r, e, why in decoded:
                 try:
-                    frames.extend(await self._apply(tp, [e] if e else [], r.offset + 1))
+                    frames.extend(await self._apply([e] if e else [], {tp: r.offset + 1}))
                 except Exception as exc:  # noqa: BLE001
                     why = f"{type(exc).__name__}: {exc}"
-                    await self._apply(tp, [], r.offset + 1)
+                    await self._apply([], {tp: r.offset + 1})
                 if why:
                     failed.append((r, why))
         for r, why in failed:

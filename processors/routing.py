@@ -50,10 +50,13 @@ async def on_routing_event(event: ev.Event) -> None:
         log.info("conversation assigned", extra={"conversation_id": a.conversation_id, "queue": a.queue, "agent": a.agent})
 
 
+ROUTED = frozenset({"ConversationOpened", "ConversationTransferred", "ConversationResolved", "ConversationReopened"})
+
+
 @app.agent(conversations, concurrency=1)
 async def route(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        await guarded("routing", event, on_conversation_event)
+        await guarded("routing", event, on_conversation_event, ROUTED)
 
 
 @app.agent(routing, concurrency=1)

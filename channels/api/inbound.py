@@ -24,8 +24,12 @@ async def inbound(request: web.Request) -> web.Response:
     key = request.headers.get("X-Api-Key", "")
     if not key:
         raise ApiError(401, "unauthorized", "send the API key as X-Api-Key")
-    async with hub.db() as s:
-        integrator = await check_api_key(s, key)
+    integrator = hub.api_keys.get(key)
+    if integrator is None:
+        async with hub.db() as s:
+            integrator = await check_api_key(s, key)
+        if integrator is not None:
+            hub.api_keys.put(key, integrator)
     if integrator is None:
         raise ApiError(401, "unauthorized", "unknown API key")
     data = await read_json(request)

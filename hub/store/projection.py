@@ -6,191 +6,151 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import events as ev
-from hub.store.db import insert_ignore
+from hub.store.db import insert_for, insert_ignore
 from hub.store.models import Contact, Conversation, DeadLetter, Identity, Message
 from hub.store.queries import conversation_views
-from hub.store.views import message_view
+from hub.store.views import iso, message_view
 
 # Delivery only moves forward: a late "sent" callback must not undo "delivered".
 _DELIVERY_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 3}
 
 
-async def _ensure_contact(s: AsyncSession, e: ev.ConversationOpened | ev.MessageReceived) -> None:
-    await insert_ignore(s, Contact, {"id": e.contact_id, "name": e.name or "", "created_at": e.at}, ["id"])
-    if e.name:
-        await s.execute(update(Contact).where(Contact.id == e.contact_id).values(name=e.name))
-    await insert_ignore(
-        s, Identity, {"channel": e.channel, "address": e.address, "contact_id": e.contact_id}, ["channel", "address"]
-    )
+def _message_row(e: ev.Event) -> dict[str, Any] | None:
+    base = {"id": e.id, "conversation_id": e.conversation_id, "at": e.at, "attachments": [], "meta": {}, "provider_id": "", "delivery": None}  # type: ignore[attr-defined]
+    if isinstance(e, ev.MessageReceived):
+        return {**base, "direction": "in", "channel": e.channel, "text": e.text, "author": e.name or e.address,
+                "provider_id": e.provider_id, "attachments": list(e.attachments), "meta": dict(e.meta)}
+    if isinstance(e, ev.ReplyRequested):
+        return {**base, "direction": "out", "channel": e.channel, "text": e.text, "author": e.author, "delivery": "queued"}
+    if isinstance(e, ev.NoteAdded):
+        return {**base, "direction": "note", "channel": "note", "text": e.text, "author": e.author}
+    return None
 
 
-async def _open(s: AsyncSession, e: ev.ConversationOpened) -> None:
-    await _ensure_contact(s, e)
-    await insert_ignore(
-        s,
-        Conversation,
-        {
-            "id": e.conversation_id,
-            "contact_id": e.contact_id,
-            "status": "open",
-            "channel": e.channel,
-            "subject": e.subject,
-            "waiting_since": e.at,
-            "last_message_at": e.at,
-            "created_at": e.at,
-        },
-        ["id"],
-    )
+async def _insert_rows(s: AsyncSession, table: Any, rows: list[dict[str, Any]], keys: list[str], returning: Any = None) -> set[Any]:
+    """One INSERT .. ON CONFLICT DO NOTHING for many rows; returns the keys written."""
+    written: set[Any] = set()
+    unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
+    for i in range(0, len(unique), 500):  # stay under the databases' bound-parameter limits
+        stmt = insert_for(s, table).values(unique[i : i + 500]).on_conflict_do_nothing(index_elements=keys)
+        if returning is not None:
+            written.update((await s.execute(stmt.returning(returning))).scalars())
+        else:
+            await s.execute(stmt)
+    return written
 
 
-async def _insert_message(s: AsyncSession, values: dict[str, Any]) -> bool:
-    values.setdefault("attachments", [])
-    values.setdefault("meta", {})
-    return await insert_ignore(s, Message, values, ["id"])
+async def _insert_contacts_and_conversations(s: AsyncSession, events: Sequence[ev.Event]) -> None:
+    people = [e for e in events if isinstance(e, (ev.ConversationOpened, ev.MessageReceived))]
+    if not people:
+        return
+    await _insert_rows(s, Contact, [{"id": e.contact_id, "name": e.name or "", "created_at": e.at} for e in people], ["id"])
+    await _insert_rows(s, Identity, [{"channel": e.channel, "address": e.address, "contact_id": e.contact_id} for e in people], ["channel", "address"])
+    names = {e.contact_id: e.name for e in people if e.name}
+    for contact_id, name in names.items():
+        await s.execute(update(Contact).where(Contact.id == contact_id, Contact.name != name).values(name=name))
+    opened = [
+        {"id": e.conversation_id, "contact_id": e.contact_id, "status": "open", "channel": e.channel, "subject": e.subject,
+         "waiting_since": e.at, "last_message_at": e.at, "created_at": e.at}
+        for e in events if isinstance(e, ev.ConversationOpened)
+    ]
+    if opened:
+        await _insert_rows(s, Conversation, opened, ["id"])
+
+
+async def _apply_new_messages(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Conversation activity from the messages this batch wrote, one UPDATE per conversation.
+    A customer message starts the wait (unless one is running); a reply ends it."""
+    per_conv: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["direction"] in ("in", "out"):
+            per_conv.setdefault(r["conversation_id"], []).append(r)
+    for cid, msgs in per_conv.items():
+        values: dict[str, Any] = {"last_message_at": msgs[-1]["at"]}
+        inbound = [m for m in msgs if m["direction"] == "in"]
+        if inbound:
+            values["channel"] = inbound[-1]["channel"]
+        last_out = max((i for i, m in enumerate(msgs) if m["direction"] == "out"), default=None)
+        if last_out is None:
+            values["waiting_since"] = func.coalesce(Conversation.waiting_since, inbound[0]["at"])
+        else:
+            after = [m for m in msgs[last_out + 1 :] if m["direction"] == "in"]
+            values["waiting_since"] = after[0]["at"] if after else None
+        await s.execute(update(Conversation).where(Conversation.id == cid).values(**values))
+
+
+async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[str, Any]]) -> str | None:
+    """Events that change a conversation or a message in place; returns the conversation touched."""
+    if isinstance(e, (ev.MessageDelivered, ev.DeliveryFailed)):
+        status = e.status if isinstance(e, ev.MessageDelivered) else "failed"
+        earlier = [k for k, rank in _DELIVERY_RANK.items() if rank < _DELIVERY_RANK[status]]
+        values: dict[str, Any] = {"delivery": status}
+        if isinstance(e, ev.DeliveryFailed):
+            values["error"] = e.error
+        elif e.provider_id:
+            values["provider_id"] = e.provider_id
+        result = await s.execute(
+            update(Message).where(Message.id == e.message_id, Message.delivery.in_(earlier) | Message.delivery.is_(None)).values(**values)
+        )
+        if result.rowcount:
+            frames.append({"type": "message.updated", "conversation_id": e.conversation_id, "message_id": e.message_id})
+            return e.conversation_id
+        return None
+    changes: dict[str, Any] | None = None
+    if isinstance(e, ev.ConversationAssigned):
+        changes = {"queue": e.queue, "assignee": e.agent}
+    elif isinstance(e, ev.ConversationTransferred):
+        changes = {"queue": e.queue, "assignee": None}
+    elif isinstance(e, ev.ConversationResolved):
+        changes = {"status": "resolved", "resolved_at": e.at, "waiting_since": None}
+    elif isinstance(e, ev.ConversationReopened):
+        changes = {"status": "open", "resolved_at": None}
+    elif isinstance(e, ev.ConversationMarkedPending):
+        changes = {"status": "pending"}
+    if changes is None:
+        return None
+    await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(**changes))  # type: ignore[attr-defined]
+    return e.conversation_id  # type: ignore[attr-defined]
 
 
 async def apply(s: AsyncSession, events: Sequence[ev.Event]) -> list[dict[str, Any]]:
-    """Apply events in order inside the caller's transaction; returns live frames to push
-    once it commits."""
+    """Apply a batch inside the caller's transaction; returns live frames to push once it
+    commits. Rows are written in bulk: contacts, identities and conversations first, then
+    messages, then per-conversation activity, then in-place changes in log order."""
     frames: list[dict[str, Any]] = []
-    touched: list[str] = []
-    new_messages: list[str] = []
-
-    def mark(cid: str) -> None:
-        if cid not in touched:
-            touched.append(cid)
-
+    touched: dict[str, None] = {}
+    await _insert_contacts_and_conversations(s, events)
     for e in events:
         if isinstance(e, ev.ConversationOpened):
-            await _open(s, e)
-            mark(e.conversation_id)
-        elif isinstance(e, ev.MessageReceived):
-            await _ensure_contact(s, e)
-            inserted = await _insert_message(
-                s,
-                {
-                    "id": e.id,
-                    "conversation_id": e.conversation_id,
-                    "direction": "in",
-                    "channel": e.channel,
-                    "text": e.text,
-                    "author": e.name or e.address,
-                    "at": e.at,
-                    "provider_id": e.provider_id,
-                    "attachments": e.attachments,
-                    "meta": e.meta,
-                },
-            )
-            if inserted:
-                await s.execute(
-                    update(Conversation)
-                    .where(Conversation.id == e.conversation_id)
-                    .values(
-                        last_message_at=e.at,
-                        channel=e.channel,
-                        waiting_since=func.coalesce(Conversation.waiting_since, e.at),
-                    )
-                )
-                new_messages.append(e.id)
-                mark(e.conversation_id)
-        elif isinstance(e, ev.ReplyRequested):
-            inserted = await _insert_message(
-                s,
-                {
-                    "id": e.id,
-                    "conversation_id": e.conversation_id,
-                    "direction": "out",
-                    "channel": e.channel,
-                    "text": e.text,
-                    "author": e.author,
-                    "at": e.at,
-                    "delivery": "queued",
-                },
-            )
-            if inserted:
-                await s.execute(
-                    update(Conversation)
-                    .where(Conversation.id == e.conversation_id)
-                    .values(last_message_at=e.at, waiting_since=None)
-                )
-                new_messages.append(e.id)
-                mark(e.conversation_id)
-        elif isinstance(e, ev.NoteAdded):
-            if await _insert_message(
-                s,
-                {
-                    "id": e.id,
-                    "conversation_id": e.conversation_id,
-                    "direction": "note",
-                    "channel": "note",
-                    "text": e.text,
-                    "author": e.author,
-                    "at": e.at,
-                },
-            ):
-                new_messages.append(e.id)
-                mark(e.conversation_id)
-        elif isinstance(e, (ev.MessageDelivered, ev.DeliveryFailed)):
-            status = e.status if isinstance(e, ev.MessageDelivered) else "failed"
-            lower = [k for k, rank in _DELIVERY_RANK.items() if rank < _DELIVERY_RANK[status]] + [None]
-            values: dict[str, Any] = {"delivery": status}
-            if isinstance(e, ev.DeliveryFailed):
-                values["error"] = e.error
-            elif e.provider_id:
-                values["provider_id"] = e.provider_id
-            result = await s.execute(
-                update(Message)
-                .where(Message.id == e.message_id, Message.delivery.in_([x for x in lower if x]) | Message.delivery.is_(None))
-                .values(**values)
-            )
-            if result.rowcount:
-                frames.append({"type": "message.updated", "conversation_id": e.conversation_id, "message_id": e.message_id})
-                mark(e.conversation_id)
-        elif isinstance(e, ev.ConversationAssigned):
-            await s.execute(
-                update(Conversation).where(Conversation.id == e.conversation_id).values(queue=e.queue, assignee=e.agent)
-            )
-            mark(e.conversation_id)
-        elif isinstance(e, ev.ConversationTransferred):
-            await s.execute(
-                update(Conversation).where(Conversation.id == e.conversation_id).values(queue=e.queue, assignee=None)
-            )
-            mark(e.conversation_id)
-        elif isinstance(e, ev.ConversationResolved):
-            await s.execute(
-                update(Conversation)
-                .where(Conversation.id == e.conversation_id)
-                .values(status="resolved", resolved_at=e.at, waiting_since=None)
-            )
-            mark(e.conversation_id)
-        elif isinstance(e, ev.ConversationReopened):
-            await s.execute(
-                update(Conversation).where(Conversation.id == e.conversation_id).values(status="open", resolved_at=None)
-            )
-            mark(e.conversation_id)
-        elif isinstance(e, ev.ConversationMarkedPending):
-            await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(status="pending"))
-            mark(e.conversation_id)
-
+            touched[e.conversation_id] = None
+    rows = [r for r in (_message_row(e) for e in events) if r is not None]
+    written = await _insert_rows(s, Message, rows, ["id"], returning=Message.id) if rows else set()
+    new_rows = [r for r in rows if r["id"] in written]
+    await _apply_new_messages(s, new_rows)
+    for r in new_rows:
+        touched[r["conversation_id"]] = None
+        frames.append({"type": "message.created", "conversation_id": r["conversation_id"], "message": {
+            "id": r["id"], "conversation_id": r["conversation_id"], "direction": r["direction"], "channel": r["channel"],
+            "text": r["text"], "author": r["author"], "at": iso(r["at"]), "delivery": r["delivery"], "error": None,
+            "attachments": r["attachments"]}})
+    for e in events:
+        cid = await _apply_state_change(s, e, frames)
+        if cid:
+            touched[cid] = None
     await s.flush()
     s.expire_all()
-    if new_messages:
-        for m in [await s.get(Message, mid) for mid in new_messages]:
-            if m is not None:
-                frames.append({"type": "message.created", "conversation_id": m.conversation_id, "message": message_view(m)})
-    if touched:
-        rows = [c for c in [await s.get(Conversation, cid) for cid in touched] if c is not None]
-        for view in await conversation_views(s, rows):
-            frames.append({"type": "conversation.updated", "conversation": view})
-    # message.updated frames carry the message itself, read after the update
     for f in frames:
         if f["type"] == "message.updated":
             m = await s.get(Message, f.pop("message_id"))
             f["message"] = message_view(m) if m else None
+    if touched:
+        rows_ = list(await s.scalars(select(Conversation).where(Conversation.id.in_(list(touched)))))
+        for view in await conversation_views(s, rows_):
+            frames.append({"type": "conversation.updated", "conversation": view})
     return frames
 
 

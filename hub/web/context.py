@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,27 @@ HUB_KEY: web.AppKey["Hub"] = web.AppKey("hub")
 SESSION_COOKIE = "hub_session"
 
 
+class ApiKeyCache:
+    """Verified keys for a minute, so an integrator's burst costs one lookup. Keys cannot be
+    revoked yet; when they can, a revoked key stops working within the minute."""
+
+    TTL = 60.0
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, float]] = {}
+
+    def get(self, key: str) -> str | None:
+        hit = self._seen.get(key)
+        if hit and hit[1] > time.monotonic():
+            return hit[0]
+        return None
+
+    def put(self, key: str, name: str) -> None:
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[key] = (name, time.monotonic() + self.TTL)
+
+
 @dataclass
 class Hub:
     settings: Settings
@@ -28,6 +50,7 @@ class Hub:
     sockets: Sockets = field(default_factory=Sockets)
     feed: LiveFeed | None = None
     counters: dict[str, int] = field(default_factory=dict)
+    api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n

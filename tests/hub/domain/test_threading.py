@@ -1,0 +1,122 @@
+"""Which conversation an inbound message belongs to."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from hub import events as ev
+from hub.domain import threading
+from hub.domain.identity import contact_id_for
+
+CONTACT = contact_id_for("sms", "+989121234567")
+
+
+def inbound(provider_id: str, text: str = "hi", **extra: str) -> ev.InboundMessageAccepted:
+    return ev.InboundMessageAccepted(
+        id=ev.derived_id("sms", provider_id),
+        at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        contact_id=CONTACT,
+        channel="sms",
+        address="+989121234567",
+        name="Maryam",
+        text=text,
+        provider_id=provider_id,
+        language="fa",
+        subject=extra.get("subject", ""),
+        attachments=[{"url": "https://x/y.jpg"}],
+        meta={"k": "v"},
+    )
+
+
+def resolved(conv: str) -> ev.ConversationResolved:
+    return ev.ConversationResolved(contact_id=CONTACT, conversation_id=conv, queue="support", by="alice")
+
+
+def test_first_message_opens_a_conversation_derived_from_the_message() -> None:
+    msg = inbound("SM1", "سلام")
+    state, out = threading.on_inbound({}, msg)
+    assert [type(e) for e in out] == [ev.ConversationOpened, ev.MessageReceived]
+    opened, received = out
+    assert opened.conversation_id == received.conversation_id == state["open"]
+    assert opened.conversation_id == ev.derived_id("conversation", msg.id)
+    assert opened.contact_id == received.contact_id == CONTACT
+    assert (opened.channel, opened.address, opened.name, opened.language) == ("sms", "+989121234567", "Maryam", "fa")
+    assert opened.at == msg.at
+    # the received message keeps the inbound message's id and content
+    assert received.id == msg.id
+    assert (received.text, received.provider_id, received.at) == ("سلام", "SM1", msg.at)
+    assert received.attachments == msg.attachments and received.meta == msg.meta
+
+
+def test_different_first_messages_open_different_conversations() -> None:
+    s1, _ = threading.on_inbound({}, inbound("SM1"))
+    s2, _ = threading.on_inbound({}, inbound("SM2"))
+    assert s1["open"] != s2["open"]
+
+
+def test_next_message_joins_the_open_conversation() -> None:
+    state, first = threading.on_inbound({}, inbound("SM1"))
+    state, second = threading.on_inbound(state, inbound("SM2", "again"))
+    assert [type(e) for e in second] == [ev.MessageReceived]
+    assert second[0].conversation_id == first[0].conversation_id == state["open"]
+    assert second[0].text == "again"
+
+
+def test_after_resolve_a_new_message_opens_a_new_conversation() -> None:
+    state, first = threading.on_inbound({}, inbound("SM1"))
+    old = state["open"]
+    state = threading.on_conversation_event(state, resolved(old))
+    assert not state.get("open")
+    state, out = threading.on_inbound(state, inbound("SM2"))
+    assert [type(e) for e in out] == [ev.ConversationOpened, ev.MessageReceived]
+    assert out[1].conversation_id == state["open"] != old
+
+
+def test_resolving_another_conversation_keeps_the_current_one() -> None:
+    state, _ = threading.on_inbound({}, inbound("SM1"))
+    current = state["open"]
+    state = threading.on_conversation_event(state, resolved("some-older-conversation"))
+    assert state["open"] == current
+    state, out = threading.on_inbound(state, inbound("SM2"))
+    assert [type(e) for e in out] == [ev.MessageReceived] and out[0].conversation_id == current
+
+
+def test_reopened_conversation_becomes_current_again() -> None:
+    state, _ = threading.on_inbound({}, inbound("SM1"))
+    first = state["open"]
+    state = threading.on_conversation_event(state, resolved(first))
+    state, _ = threading.on_inbound(state, inbound("SM2"))
+    second = state["open"]
+    assert second != first
+    state = threading.on_conversation_event(
+        state, ev.ConversationReopened(contact_id=CONTACT, conversation_id=first, by="alice")
+    )
+    state, out = threading.on_inbound(state, inbound("SM3"))
+    assert [type(e) for e in out] == [ev.MessageReceived]
+    assert out[0].conversation_id == first
+
+
+def test_other_events_leave_the_state_alone() -> None:
+    state, _ = threading.on_inbound({}, inbound("SM1"))
+    for e in [
+        ev.NoteAdded(contact_id=CONTACT, conversation_id=state["open"], text="n", author="a"),
+        ev.ConversationMarkedPending(contact_id=CONTACT, conversation_id=state["open"]),
+    ]:
+        assert threading.on_conversation_event(state, e) == state
+
+
+def test_on_inbound_does_not_change_the_state_passed_in() -> None:
+    state: dict = {"open": None, "other": 1}
+    new, _ = threading.on_inbound(state, inbound("SM1"))
+    assert state == {"open": None, "other": 1}
+    assert new["other"] == 1 and new["open"]
+
+
+def test_same_message_twice_from_the_same_state_gives_identical_events() -> None:
+    for start in ({}, {"open": None}, {"open": "conv-existing"}):
+        a_state, a = threading.on_inbound(dict(start), inbound("SM9"))
+        b_state, b = threading.on_inbound(dict(start), inbound("SM9"))
+        assert a == b
+        assert [e.id for e in a] == [e.id for e in b]
+        assert a_state == b_state
+        assert [e.to_json() for e in a] == [e.to_json() for e in b]

@@ -32,16 +32,16 @@ def _message_row(e: ev.Event) -> dict[str, Any] | None:
 
 
 async def _insert_rows(s: AsyncSession, table: Any, rows: list[dict[str, Any]], keys: list[str], returning: Any = None) -> set[Any]:
-    """One INSERT .. ON CONFLICT DO NOTHING for many rows; returns the keys written."""
-    written: set[Any] = set()
+    """INSERT .. ON CONFLICT DO NOTHING for many rows in the executemany form, which
+    SQLAlchemy compiles once and batches itself; returns the keys written."""
     unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
-    for i in range(0, len(unique), 500):  # stay under the databases' bound-parameter limits
-        stmt = insert_for(s, table).values(unique[i : i + 500]).on_conflict_do_nothing(index_elements=keys)
-        if returning is not None:
-            written.update((await s.execute(stmt.returning(returning))).scalars())
-        else:
-            await s.execute(stmt)
-    return written
+    if not unique:
+        return set()
+    stmt = insert_for(s, table).on_conflict_do_nothing(index_elements=keys)
+    if returning is None:
+        await s.execute(stmt, unique)
+        return set()
+    return set((await s.execute(stmt.returning(returning), unique)).scalars())
 
 
 async def _insert_contacts_and_conversations(s: AsyncSession, events: Sequence[ev.Event]) -> None:

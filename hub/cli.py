@@ -192,8 +192,13 @@ def _serve_worker(settings: config.Settings) -> int:
     asyncio.run(ensure_topics(settings))
     from processors.app import app
 
-    worker = faust.Worker(app, loglevel=os.environ.get("HUB_FAUST_LOG_LEVEL", "warn"), quiet=True)
-    worker.execute_from_commandline()
+    class Worker(faust.Worker):
+        def _setup_logging(self) -> None:
+            # faust would install its own text format; keep the hub's JSON lines
+            logs.setup("worker")
+            logging.getLogger("faust").setLevel(os.environ.get("HUB_FAUST_LOG_LEVEL", "WARNING").upper())
+
+    Worker(app, quiet=True).execute_from_commandline()
     return 0
 
 

@@ -21,8 +21,10 @@ class ConfigError(ValueError):
 
 def parse_duration(text: str | int | float) -> float:
     """'90s', '15m', '4h', '2d' -> seconds."""
-    if isinstance(text, (int, float)):
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
         return float(text)
+    if not isinstance(text, str):
+        raise ConfigError(f"not a duration: {text!r} (use e.g. '90s', '15m', '4h', '2d')")
     match = _DURATION.match(text)
     if not match:
         raise ConfigError(f"not a duration: {text!r} (use e.g. '90s', '15m', '4h', '2d')")
@@ -61,12 +63,19 @@ class Settings:
 def _secret(var_dir: Path) -> str:
     path = var_dir / "secret-key"
     if path.exists():
-        return path.read_text().strip()
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+        # empty or truncated (a crash while writing it): never sign with a guessable key
     var_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
     return key
 
 
@@ -78,6 +87,9 @@ def _queues(raw: Mapping[str, Any]) -> tuple[QueueConfig, ...]:
     for i, q in enumerate(items):
         if not isinstance(q, dict) or not q.get("name"):
             raise ConfigError(f"queues[{i}] needs a name")
+        for key in ("channels", "languages"):
+            if key in q and not (isinstance(q[key], list) and all(isinstance(x, str) for x in q[key])):
+                raise ConfigError(f"queues[{i}].{key} must be a list of strings, like [\"sms\", \"web\"]")
         out.append(
             QueueConfig(
                 name=str(q["name"]),

@@ -51,6 +51,14 @@ class Event:
         cls.type = cls.__name__
         _CATALOGUE[cls.__name__] = cls
 
+    def __post_init__(self) -> None:
+        # Time is UTC in events: an offset from outside is converted, a naive time is UTC.
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, datetime):
+                utc = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+                object.__setattr__(self, f.name, utc)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
         for f in dataclasses.fields(self):
@@ -76,7 +84,10 @@ def from_dict(data: dict[str, Any]) -> Event:
             continue
         value = data[f.name]
         if value is not None and f.type in ("datetime", "datetime | None"):
-            value = datetime.fromisoformat(value)
+            try:
+                value = datetime.fromisoformat(value)
+            except (TypeError, ValueError) as exc:
+                raise UnknownEvent(f"{kind}: `{f.name}` is not an ISO 8601 time: {value!r}") from exc
         kwargs[f.name] = value
     try:
         return cls(**kwargs)

@@ -30,6 +30,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup(role: str) -> None:
+    if getattr(logging.getLogger(), "_hub_role", None) == role:
+        return
+    logging.getLogger()._hub_role = role  # type: ignore[attr-defined]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -102,7 +102,7 @@ class Projector:
             for r in records:
                 try:
                     decoded.append((tp, r, ev.from_json(r.value), ""))
-                except ev.UnknownEvent as exc:
+                except Exception as exc:  # noqa: BLE001 - else it would restart on this record forever
                     decoded.append((tp, r, None, f"undecodable: {exc}"))
         good = [e for _, _, e, _ in decoded if e is not None]
         frames: list[dict[str, Any]] = []

@@ -53,7 +53,10 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=self.env, capture_output=True, text=True, check=check, cwd=self.tmp, timeout=120)
+        done = subprocess.run([sys.executable, "-m", "hub.cli", *args], env=self.env, capture_output=True, text=True, cwd=self.tmp, timeout=120)
+        if check and done.returncode:
+            raise RuntimeError(f"contacthub {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
+        return done
 
     def spawn(self, role: str) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"{role}.log", "ab")

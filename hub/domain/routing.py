@@ -105,6 +105,7 @@ def apply(state: State | None, event: Event) -> tuple[State, list[Event]]:
             return s, []
         _release(s, event.conversation_id)
         out.append(_assign(s, event.queue, event.conversation_id, event.contact_id, event.agent, event.id, event.by))
+        out.extend(_drain(s, event.queue, event.id))
     elif isinstance(event, AgentAvailabilityChanged):
         agent = s["agents"].setdefault(event.agent, {"online": False, "capacity": event.capacity, "load": []})
         agent["online"] = event.online

@@ -34,7 +34,10 @@ def _message_row(e: ev.Event) -> dict[str, Any] | None:
 async def _insert_rows(s: AsyncSession, table: Any, rows: list[dict[str, Any]], keys: list[str], returning: Any = None) -> set[Any]:
     """INSERT .. ON CONFLICT DO NOTHING for many rows in the executemany form, which
     SQLAlchemy compiles once and batches itself; returns the keys written."""
-    unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
+    first: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:  # the first sighting wins: a contact's created_at is its first event
+        first.setdefault(tuple(r[k] for k in keys), r)
+    unique = list(first.values())
     if not unique:
         return set()
     stmt = insert_for(s, table).on_conflict_do_nothing(index_elements=keys)
@@ -117,17 +120,15 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
     return e.conversation_id  # type: ignore[attr-defined]
 
 
-async def apply(s: AsyncSession, events: Sequence[ev.Event]) -> list[dict[str, Any]]:
-    """Apply a batch inside the caller's transaction; returns live frames to push once it
-    commits. Rows are written in bulk: contacts, identities and conversations first, then
-    messages, then per-conversation activity, then in-place changes in log order."""
-    frames: list[dict[str, Any]] = []
-    touched: dict[str, None] = {}
-    await _insert_contacts_and_conversations(s, events)
-    for e in events:
+_INSERTED = (ev.ConversationOpened, ev.MessageReceived, ev.ReplyRequested, ev.NoteAdded)
+
+
+async def _insert_run(s: AsyncSession, run: Sequence[ev.Event], frames: list[dict[str, Any]], touched: dict[str, None]) -> None:
+    await _insert_contacts_and_conversations(s, run)
+    for e in run:
         if isinstance(e, ev.ConversationOpened):
             touched[e.conversation_id] = None
-    rows = [r for r in (_message_row(e) for e in events) if r is not None]
+    rows = [r for r in (_message_row(e) for e in run) if r is not None]
     written = await _insert_rows(s, Message, rows, ["id"], returning=Message.id) if rows else set()
     new_rows = [r for r in rows if r["id"] in written]
     await _apply_new_messages(s, new_rows)
@@ -137,10 +138,27 @@ async def apply(s: AsyncSession, events: Sequence[ev.Event]) -> list[dict[str, A
             "id": r["id"], "conversation_id": r["conversation_id"], "direction": r["direction"], "channel": r["channel"],
             "text": r["text"], "author": r["author"], "at": iso(r["at"]), "delivery": r["delivery"], "error": None,
             "attachments": r["attachments"]}})
+
+
+async def apply(s: AsyncSession, events: Sequence[ev.Event]) -> list[dict[str, Any]]:
+    """Apply a batch inside the caller's transaction, with the same result as one event at
+    a time; returns live frames to push once it commits. Runs of new rows (conversations,
+    messages) are written in bulk; an in-place change first writes the run before it."""
+    frames: list[dict[str, Any]] = []
+    touched: dict[str, None] = {}
+    run: list[ev.Event] = []
     for e in events:
+        if isinstance(e, _INSERTED):
+            run.append(e)
+            continue
+        if run:
+            await _insert_run(s, run, frames, touched)
+            run = []
         cid = await _apply_state_change(s, e, frames)
         if cid:
             touched[cid] = None
+    if run:
+        await _insert_run(s, run, frames, touched)
     await s.flush()
     s.expire_all()
     for f in frames:

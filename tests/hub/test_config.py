@@ -149,11 +149,6 @@ def test_secret_key_generated_private_and_reused(tmp_path: Path) -> None:
     assert other.secret_key != first.secret_key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_secret() returns the contents of an existing secret-key file even when it is empty (e.g. a crash "
-    "between O_EXCL create and write): the hub then signs tokens with the empty key ''",
-)
 def test_empty_secret_key_file_never_gives_an_empty_key(tmp_path: Path) -> None:
     var = tmp_path / "var"
     var.mkdir()

@@ -67,8 +67,11 @@ async def test_poison_event_goes_to_deadletter_and_the_stream_goes_on(hub: Hub) 
         await ws.close()
 
     await eventually(lambda: db_scalar(hub, select(func.count()).select_from(Message).where(Message.text == "still flowing after poison")))
-    letters = await eventually(lambda: db_scalar(hub, select(func.count()).select_from(DeadLetter).where(DeadLetter.source_topic == "inbound.messages")))
-    assert letters >= 2
+    async def both_recorded() -> Any:
+        n = await db_scalar(hub, select(func.count()).select_from(DeadLetter).where(DeadLetter.source_topic == "inbound.messages"))
+        return n if n >= 2 else None
+
+    letters = await eventually(both_recorded)
     out = hub.cli("deadletter", "--json").stdout
     reasons = [d["reason"] for d in json.loads(out) if d["topic"] == "inbound.messages"]
     assert any("contact_id" in r for r in reasons), reasons  # the missing field is named

@@ -20,7 +20,8 @@ async def test_customer_writes_agent_answers_live(hub: Hub) -> None:
         await agent.wait_for_selector("#live-status.live")
 
         await customer.goto(hub.url + "/chat?lang=fa")
-        await customer.wait_for_function("document.querySelector('#hubchat-status').textContent === 'آنلاین'")
+        # locators, not wait_for_function: the page's CSP (rightly) forbids eval
+        await customer.locator("#hubchat-status", has_text="آنلاین").wait_for()
         assert await customer.evaluate("document.documentElement.dir") == "rtl"
         await customer.fill("#hubchat-input", "سلام، بسته‌ام نرسیده")
         await customer.click("#hubchat-send")
@@ -37,7 +38,7 @@ async def test_customer_writes_agent_answers_live(hub: Hub) -> None:
         await agent.screenshot(path=str(ARTIFACTS / "agent-page-en.png"))
 
         await customer.reload()
-        await customer.wait_for_function("document.querySelectorAll('#hubchat-messages li').length === 2")
+        await customer.locator("#hubchat-messages li").nth(1).wait_for()
         texts = await customer.eval_on_selector_all("#hubchat-messages li .text", "els => els.map(e => e.textContent)")
         assert texts == ["سلام، بسته‌ام نرسیده", "Sorry! It ships today · امروز ارسال می‌شود"]
         await agent_ctx.close()

@@ -59,7 +59,7 @@ async def test_html_and_script_in_customer_text_stay_inert(hub: Hub) -> None:
         await page.click("#login-submit")
         await page.wait_for_selector(f"#queue li.conv[data-id='{conv['id']}']")
         await page.click(f"#queue li.conv[data-id='{conv['id']}']")
-        await page.wait_for_function(f"document.querySelectorAll('#messages li.msg').length >= {len(PAYLOADS)}")
+        await page.locator("#messages li.msg").nth(len(PAYLOADS) - 1).wait_for()
         shown = await page.eval_on_selector_all("#messages li.msg .text", "els => els.map(e => e.textContent)")
         assert shown == PAYLOADS
         injected = await page.evaluate(

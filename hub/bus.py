@@ -36,7 +36,7 @@ class Bus:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             acks="all",
-            linger_ms=1,
+            linger_ms=5,
             request_timeout_ms=int(self.send_timeout * 1000),
             retry_backoff_ms=100,
             enable_idempotence=False,

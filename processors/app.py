@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 
 import faust
 
@@ -12,6 +13,10 @@ from hub import config
 from hub.bus import Bus
 from hub.store.db import make_engine, sessionmaker
 from processors import transport
+
+# The projector and aiosqlite hand work between threads many times per batch; with the
+# default 5 ms GIL switch interval each hand-off could wait that long behind faust's threads.
+sys.setswitchinterval(0.0005)
 
 settings = config.load()
 (settings.var_dir / "faust").mkdir(parents=True, exist_ok=True)
@@ -32,7 +37,7 @@ app = faust.App(
     broker_heartbeat_interval=1.0,
     broker_commit_interval=0.5,
     producer_acks=-1,
-    producer_linger=0.001,
+    producer_linger=0.005,
     consumer_auto_offset_reset="earliest",
     web_enabled=False,
     table_standby_replicas=0,
@@ -47,10 +52,10 @@ log = logging.getLogger("hub.worker")
 
 @app.task
 async def _start_bus_and_projector() -> None:
-    from processors.projector import run_forever
+    from processors.projector import start_in_thread
 
     await bus.start()
-    await run_forever(settings, db, bus)
+    start_in_thread(settings)
 
 
 # The agents register themselves on import.

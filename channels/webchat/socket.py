@@ -34,20 +34,25 @@ def _signer(request: web.Request) -> Signer:
     return Signer(hub_of(request).settings.secret_key, salt="webchat.session")
 
 
-def resume_or_new(request: web.Request, given: str | None) -> str:
-    """Sessions are signed, so an unknown or forged one starts a new session."""
+def resume_or_new(request: web.Request, given: str | None) -> tuple[str, str]:
+    """(token, session id). The customer holds the signed token, which resumes the chat, so
+    an unknown or forged one starts a new session. Only the unsigned id is stored and shown
+    to agents: the token is a credential and stays between the widget and the hub."""
     signer = _signer(request)
     if given:
         try:
-            signer.unsign(given)
-            return given
+            return given, signer.unsign(given).decode()
         except BadSignature:
             pass
-    return signer.sign(uuid.uuid4().hex).decode()
+    sid = uuid.uuid4().hex
+    return signer.sign(sid).decode(), sid
 
 
 def history_frame(m: Any) -> dict[str, Any]:
-    return {"type": "message", "id": m.id, "from": "customer" if m.direction == "in" else "agent", "name": m.author, "text": m.text, "at": iso(m.at)}
+    # A customer's message goes back under the frame id the widget chose, so a widget
+    # whose ack was lost recognises it in the history instead of showing it twice.
+    customer = m.direction == "in"
+    return {"type": "message", "id": (m.provider_id or m.id) if customer else m.id, "from": "customer" if customer else "agent", "name": m.author, "text": m.text, "at": iso(m.at)}
 
 
 def error(code: str, message: str, frame_id: Any = None) -> dict[str, Any]:
@@ -95,7 +100,7 @@ def on_identify_frame(profile: dict[str, str], frame: dict[str, Any]) -> dict[st
 @routes.get("/chat/ws")
 async def chat_socket(request: web.Request) -> web.StreamResponse:
     hub = hub_of(request)
-    session = resume_or_new(request, request.query.get("session"))
+    token, session = resume_or_new(request, request.query.get("session"))
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
     hub.sockets.chats[session].add(ws)
@@ -103,7 +108,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     try:
         async with hub.db() as s:
             history = await chat_history(s, contact_id_for("web", session))
-        await ws.send_json({"type": "hello", "session": session, "history": [history_frame(m) for m in history]})
+        await ws.send_json({"type": "hello", "session": token, "history": [history_frame(m) for m in history]})
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 if msg.type == WSMsgType.BINARY:

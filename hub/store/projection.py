@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import events as ev
@@ -66,24 +66,37 @@ async def _insert_contacts_and_conversations(s: AsyncSession, events: Sequence[e
 
 
 async def _apply_new_messages(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Conversation activity from the messages this batch wrote, one UPDATE per conversation.
-    A customer message starts the wait (unless one is running); a reply ends it."""
+    """Conversation activity from the messages this batch wrote. A customer message starts
+    the wait (unless one is running); a reply ends it. Conversations with only customer
+    messages, the common case at high rates, share one executemany UPDATE."""
     per_conv: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         if r["direction"] in ("in", "out"):
             per_conv.setdefault(r["conversation_id"], []).append(r)
+    inbound_only: list[dict[str, Any]] = []
     for cid, msgs in per_conv.items():
-        values: dict[str, Any] = {"last_message_at": msgs[-1]["at"]}
+        last_out = max((i for i, m in enumerate(msgs) if m["direction"] == "out"), default=None)
         inbound = [m for m in msgs if m["direction"] == "in"]
+        if last_out is None:
+            inbound_only.append({"cid": cid, "last": msgs[-1]["at"], "channel": inbound[-1]["channel"], "first_in": inbound[0]["at"]})
+            continue
+        values: dict[str, Any] = {"last_message_at": msgs[-1]["at"]}
         if inbound:
             values["channel"] = inbound[-1]["channel"]
-        last_out = max((i for i, m in enumerate(msgs) if m["direction"] == "out"), default=None)
-        if last_out is None:
-            values["waiting_since"] = func.coalesce(Conversation.waiting_since, inbound[0]["at"])
-        else:
-            after = [m for m in msgs[last_out + 1 :] if m["direction"] == "in"]
-            values["waiting_since"] = after[0]["at"] if after else None
+        after = [m for m in msgs[last_out + 1 :] if m["direction"] == "in"]
+        values["waiting_since"] = after[0]["at"] if after else None
         await s.execute(update(Conversation).where(Conversation.id == cid).values(**values))
+    if inbound_only:
+        stmt = (
+            update(Conversation.__table__)
+            .where(Conversation.__table__.c.id == bindparam("cid"))
+            .values(
+                last_message_at=bindparam("last"),
+                channel=bindparam("channel"),
+                waiting_since=func.coalesce(Conversation.__table__.c.waiting_since, bindparam("first_in")),
+            )
+        )
+        await s.execute(stmt, inbound_only)
 
 
 async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[str, Any]]) -> str | None:

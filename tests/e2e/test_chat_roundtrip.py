@@ -45,7 +45,9 @@ async def test_chat_message_reaches_agent_and_reply_comes_back(database: str, tm
 
             conv = await eventually(queued)
             assert conv["channel"] == "web" and conv["status"] == "open"
-            assert conv["contact"]["identities"] == [{"channel": "web", "address": session}]
+            # agents see the session id, never the signed token that resumes the chat
+            assert conv["contact"]["identities"] == [{"channel": "web", "address": session.split(".")[0]}]
+            assert session not in json.dumps(conv)
 
             async with http.get(f"{hub.url}/api/v1/conversations/{conv['id']}", headers=auth) as r:
                 detail = await r.json()

@@ -47,6 +47,7 @@ async def test_same_frame_id_twice_is_acked_twice_and_stored_once(hub: Hub) -> N
         ws = await http.ws_connect(f"{hub.url}/chat/ws?session={session}")
         history = (await receive(ws, "hello"))["history"]
         assert [m["text"] for m in history] == ["only once please", "a second, different message"]
+        assert [m["id"] for m in history] == ["dup-1", "dup-2"]  # the widget's own ids: it can match pending ones
         await ws.close()
 
 

@@ -1,22 +1,42 @@
 // The first agent page: unified queue, conversation, reply, notes, live updates.
-// Customer text only ever reaches the DOM through textContent (never innerHTML).
+// Customer text reaches the DOM only through textContent / text nodes, never innerHTML,
+// and never as a URL attribute: the page must stay inert whatever a customer sends.
 "use strict";
 
 const I18N = {
   en: { title: "Contact hub", signin: "Sign in", username: "Username", password: "Password", logout: "Sign out",
-        all: "All", open: "Open", pending: "Pending", resolved: "Resolved", more: "Load more",
+        status: "Status", all: "All", open: "Open", pending: "Pending", resolved: "Resolved", more: "Load more",
         pick: "Pick a conversation.", resolve: "Resolve", reopen: "Reopen", send: "Send", note: "Add note",
-        live: "live", offline: "offline", unassigned: "unassigned", other: "فارسی" },
+        replyph: "Write a reply… (Ctrl+Enter sends)", noteph: "Internal note, not sent to the customer",
+        live: "live", offline: "offline", unassigned: "unassigned", queue: "queue", complaint: "complaint",
+        escalation: "Escalation", conversation: "conversation", level: "level", network: "Network error; try again.",
+        empty: "Nothing here.", other: "فارسی", otherLang: "fa" },
   fa: { title: "مرکز تماس", signin: "ورود", username: "نام کاربری", password: "گذرواژه", logout: "خروج",
-        all: "همه", open: "باز", pending: "در انتظار", resolved: "حل‌شده", more: "بیشتر",
-        pick: "یک گفتگو را انتخاب کنید.", resolve: "حل شد", reopen: "بازگشایی", send: "ارسال", note: "یادداشت",
-        live: "زنده", offline: "آفلاین", unassigned: "بدون مسئول", other: "English" },
+        status: "وضعیت", all: "همه", open: "باز", pending: "در انتظار", resolved: "حل‌شده", more: "بیشتر",
+        pick: "یک گفتگو را انتخاب کنید.", resolve: "حل شد", reopen: "بازگشایی", send: "ارسال", note: "افزودن یادداشت",
+        replyph: "پاسخ بنویسید… (ارسال با Ctrl+Enter)", noteph: "یادداشت داخلی، برای مشتری فرستاده نمی‌شود",
+        live: "زنده", offline: "آفلاین", unassigned: "بدون مسئول", queue: "صف", complaint: "شکایت",
+        escalation: "ارجاع", conversation: "گفتگو", level: "سطح", network: "خطای شبکه؛ دوباره تلاش کنید.",
+        empty: "چیزی نیست.", other: "English", otherLang: "en" },
 };
 
-const state = { token: localStorage.getItem("hub.token"), user: null, open: null, next: null, socket: null, backoff: 1000 };
-let lang = localStorage.getItem("hub.lang") || "en";
+const state = {
+  token: localStorage.getItem("hub.token"),
+  user: null,
+  convs: [],       // the queue as last fetched, kept so a language switch can re-render it
+  next: null,
+  loaded: false,   // "nothing here" only after a fetch said so
+  open: null,      // id of the open conversation
+  conv: null,      // its last known Conversation, for the header
+  openSeq: 0,      // guards against a slow response for a conversation no longer open
+  socket: null,
+  backoff: 1000,
+  reconnect: null,
+};
+let lang = localStorage.getItem("hub.lang") === "fa" ? "fa" : "en";
 const $ = (sel) => document.querySelector(sel);
-const t = (key) => (I18N[lang] || I18N.en)[key] || key;
+const t = (key) => I18N[lang][key] ?? I18N.en[key] ?? key;
+const enc = encodeURIComponent;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -25,112 +45,256 @@ function el(tag, attrs, ...children) {
     else if (k === "dataset") Object.assign(node.dataset, v);
     else node.setAttribute(k, v);
   }
-  for (const child of children) if (child != null) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  for (const c of children) if (c != null && c !== "") node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
 }
+const bidi = (text) => el("bdi", { dir: "auto" }, text ?? "");
+
+function uuid() {
+  // crypto.randomUUID exists only in secure contexts; the hub may be served over plain http.
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+let flashTimer = null;
+function flash(message, kind = "error") {
+  const f = $("#flash");
+  f.textContent = message || "";
+  f.className = kind;
+  clearTimeout(flashTimer);
+  if (message) flashTimer = setTimeout(() => { f.textContent = ""; }, kind === "error" ? 10000 : 20000);
+}
+
+async function api(method, path, body, { quiet = false } = {}) {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let r;
+  try {
+    r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    if (!quiet) flash(t("network"));
+    throw err;
+  }
+  if (r.status === 401) { signOut(); throw new Error("signed out"); }
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    const msg = (data.error && data.error.message) || r.statusText || `HTTP ${r.status}`;
+    if (!quiet) flash(msg);
+    throw new Error(msg);
+  }
+  return data;
+}
+const ignore = () => {};  // failures were already shown in #flash by api()
+
+function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString(lang === "fa" ? "fa-IR" : undefined, { dateStyle: "short", timeStyle: "short" });
+}
+function contactName(c) {
+  const contact = c.contact || {};
+  const first = (contact.identities || [])[0];
+  return contact.name || (first && first.address) || contact.id || "";
+}
+
+// ---- language -------------------------------------------------------------------------
 
 function applyLang() {
   document.documentElement.lang = lang;
   document.documentElement.dir = lang === "fa" ? "rtl" : "ltr";
   document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
-  $("#lang-toggle").textContent = t("other");
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((n) => { n.placeholder = t(n.dataset.i18nPlaceholder); });
+  const toggle = $("#lang-toggle");
+  toggle.textContent = t("other");
+  toggle.lang = t("otherLang");
   setLive(state.socket && state.socket.readyState === WebSocket.OPEN);
+  renderQueue();
+  if (state.conv) renderHeader(state.conv);
+  if (state.open) openConversation(state.open);  // message times are formatted per language
 }
 
-function flash(message) { $("#flash").textContent = message || ""; }
-
-async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${state.token}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (r.status === 401) { signOut(); throw new Error("signed out"); }
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) { const msg = (data.error && data.error.message) || r.statusText; flash(msg); throw new Error(msg); }
-  return data;
-}
-
-function when(iso) { return iso ? new Date(iso).toLocaleString(lang === "fa" ? "fa-IR" : undefined) : ""; }
+// ---- queue ----------------------------------------------------------------------------
 
 function convItem(c) {
-  const name = c.contact.name || (c.contact.identities[0] || {}).address || c.contact.id;
-  const li = el("li", { class: "conv", dataset: { id: c.id } },
-    el("div", {}, el("span", { class: "badge" }, c.channel), el("bdi", { dir: "auto" }, name)),
-    el("div", { class: "muted" }, `${t(c.status)} · ${c.assignee || t("unassigned")} · ${when(c.last_message_at)}`));
+  const top = el("div", { class: "conv-top" }, el("span", { class: "badge" }, c.channel), bidi(contactName(c)));
+  if (c.complaint) top.append(el("span", { class: "badge flag" }, t("complaint")));
+  if (c.priority === "high" || c.priority === "urgent") top.append(el("span", { class: "badge flag" }, c.priority));
+  const li = el("li", { class: `conv conv-${c.status}`, dataset: { id: c.id }, tabindex: "0" }, top);
+  if (c.subject) li.append(el("div", { class: "subject", dir: "auto" }, c.subject));
+  li.append(el("div", { class: "muted" },
+    el("span", { class: `status status-${c.status}` }, t(c.status)), " · ", c.assignee ? bidi(c.assignee) : t("unassigned"),
+    " · ", el("time", { datetime: c.last_message_at || "" }, when(c.last_message_at))));
   if (state.open === c.id) li.classList.add("active");
-  li.addEventListener("click", () => openConversation(c.id));
   return li;
 }
 
-async function loadQueue(append) {
+function renderQueue() {
+  const list = $("#queue");
+  list.replaceChildren(...state.convs.map(convItem));
+  if (!state.convs.length && state.loaded) list.append(el("li", { class: "empty" }, t("empty")));
+  $("#queue-more").hidden = !state.next;
+}
+
+async function loadQueue(append, opts) {
   const params = new URLSearchParams();
   const status = $("#filter-status").value;
   if (status) params.set("status", status);
   if (append && state.next) params.set("cursor", state.next);
-  const page = await api("GET", `/api/v1/conversations?${params}`);
-  const list = $("#queue");
-  if (!append) list.replaceChildren();
-  page.conversations.forEach((c) => list.append(convItem(c)));
-  state.next = page.next;
-  $("#queue-more").hidden = !page.next;
+  const qs = params.toString();
+  const page = await api("GET", `/api/v1/conversations${qs ? `?${qs}` : ""}`, undefined, opts);
+  const got = page.conversations || [];
+  if (append) {
+    const seen = new Set(state.convs.map((c) => c.id));
+    state.convs = state.convs.concat(got.filter((c) => !seen.has(c.id)));
+  } else {
+    state.convs = got;
+  }
+  state.next = page.next ?? null;
+  state.loaded = true;
+  renderQueue();
 }
 
 let queueTimer = null;
-function refreshQueueSoon() { clearTimeout(queueTimer); queueTimer = setTimeout(() => loadQueue(false).catch(() => {}), 300); }
+// A burst of live frames (a busy channel) costs one re-fetch, not one per frame.
+function refreshQueueSoon(opts = { quiet: true }) {
+  clearTimeout(queueTimer);
+  queueTimer = setTimeout(() => { if (state.token) loadQueue(false, opts).catch(ignore); }, 300);
+}
+
+// ---- conversation ---------------------------------------------------------------------
 
 function messageItem(m) {
-  const li = el("li", { class: `msg msg-${m.direction}`, dataset: { id: m.id } },
-    el("div", { class: "muted" }, `${m.channel} · `, el("bdi", { dir: "auto" }, m.author || ""), ` · ${when(m.at)}`),
-    el("div", { class: "text", dir: "auto" }, m.text));
-  if (m.direction === "out") {
-    li.append(el("span", { class: "delivery muted" }, m.delivery || ""));
-    if (m.error) li.append(el("div", { class: "error" }, m.error));
+  const dir = ["in", "out", "note"].includes(m.direction) ? m.direction : "in";
+  const meta = el("div", { class: "msg-meta muted" });
+  if (m.channel) meta.append(el("span", { class: "badge" }, m.channel));
+  if (m.author) meta.append(bidi(m.author), " · ");
+  meta.append(el("time", { datetime: m.at || "" }, when(m.at)));
+  const li = el("li", { class: `msg msg-${dir}`, dataset: { id: m.id } }, meta, el("div", { class: "text", dir: "auto" }, m.text ?? ""));
+  if (m.attachments && m.attachments.length) {
+    // Names only: an attachment URL comes from outside and must not become a link here.
+    const names = m.attachments.map((a) => (a && (a.filename || a.name || a.content_type)) || "attachment");
+    li.append(el("div", { class: "attachments muted", dir: "auto" }, `📎 ${names.join(", ")}`));
+  }
+  if (dir === "out") {
+    li.append(el("span", { class: `delivery delivery-${m.delivery || "queued"}` }, m.delivery || "queued"));
+    if (m.error) li.append(el("div", { class: "error", dir: "auto" }, m.error));
   }
   return li;
 }
 
-function upsertMessage(m) {
+// replace: a live frame carries the server's newer view (e.g. delivery state); our own
+// 202 response must not overwrite that if the frame arrived first.
+function upsertMessage(m, replace = true) {
+  if (!m || m.id == null) return;
   const list = $("#messages");
-  if (!list) return;
-  const existing = list.querySelector(`li[data-id="${CSS.escape(m.id)}"]`);
-  if (existing) existing.replaceWith(messageItem(m)); else list.append(messageItem(m));
-  list.scrollTop = list.scrollHeight;
+  const existing = list.querySelector(`li[data-id="${CSS.escape(String(m.id))}"]`);
+  if (existing) {
+    if (replace) existing.replaceWith(messageItem(m));
+    return;
+  }
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.append(messageItem(m));
+  if (atBottom) list.scrollTop = list.scrollHeight;
 }
 
 function renderHeader(c) {
+  state.conv = c;
   const head = $("#conversation .conv-head");
-  if (!head) return;
-  head.querySelector(".contact-name").textContent = c.contact.name || (c.contact.identities[0] || {}).address || "";
-  const ids = c.contact.identities.map((i) => `${i.channel}: ${i.address}`).join(", ");
-  head.querySelector(".meta").textContent = `${t(c.status)} · ${c.queue || ""} · ${c.assignee || t("unassigned")} · ${ids}`;
+  head.querySelector(".contact-name").textContent = contactName(c);
+  head.querySelector(".identities").replaceChildren(...((c.contact && c.contact.identities) || []).map((i) =>
+    el("li", {}, el("span", { class: "badge" }, i.channel), bidi(i.address))));
+  const meta = [el("span", { class: `status status-${c.status}` }, t(c.status)),
+    " · ", `${t("queue")}: `, bidi(c.queue || "—"),
+    " · ", c.assignee ? bidi(c.assignee) : t("unassigned")];
+  if (c.complaint) meta.push(el("span", { class: "badge flag" }, t("complaint")));
+  head.querySelector(".meta").replaceChildren(...meta);
+  head.querySelector(".subject").textContent = c.subject || "";
+  $("#btn-resolve").disabled = c.status === "resolved";
+  $("#btn-reopen").disabled = c.status !== "resolved";
 }
 
 async function openConversation(id) {
+  const seq = ++state.openSeq;
   state.open = id;
   document.querySelectorAll("#queue li.conv").forEach((li) => li.classList.toggle("active", li.dataset.id === id));
-  const c = await api("GET", `/api/v1/conversations/${encodeURIComponent(id)}`);
-  const pane = $("#conversation");
-  pane.replaceChildren($("#conversation-template").content.cloneNode(true));
-  applyLang();
+  let c;
+  try { c = await api("GET", `/api/v1/conversations/${enc(id)}`); } catch { return; }
+  if (seq !== state.openSeq) return;
+  $("#conversation .empty").hidden = true;
+  $("#conversation .conv-view").hidden = false;
+  const list = $("#messages");
+  const same = list.dataset.conv === id;  // a catch-up re-fetch keeps the list and its scroll
+  if (!same) { list.replaceChildren(); list.dataset.conv = id; }
   renderHeader(c);
-  c.messages.forEach(upsertMessage);
-  $("#reply-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const text = $("#reply-text").value;
-    if (!text.trim()) return;
-    const m = await api("POST", `/api/v1/conversations/${encodeURIComponent(id)}/replies`, { text });
-    $("#reply-text").value = "";
-    upsertMessage(m);
-  });
-  $("#note-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const text = $("#note-text").value;
-    if (!text.trim()) return;
-    await api("POST", `/api/v1/conversations/${encodeURIComponent(id)}/notes`, { text });
-    $("#note-text").value = "";
-  });
-  $("#btn-resolve").addEventListener("click", () => api("POST", `/api/v1/conversations/${encodeURIComponent(id)}/resolve`));
-  $("#btn-reopen").addEventListener("click", () => api("POST", `/api/v1/conversations/${encodeURIComponent(id)}/reopen`));
+  (c.messages || []).forEach((m) => upsertMessage(m));
+  if (!same) list.scrollTop = list.scrollHeight;
 }
+
+function closeConversation() {
+  state.openSeq++;
+  state.open = null;
+  state.conv = null;
+  $("#messages").replaceChildren();
+  delete $("#messages").dataset.conv;
+  $("#conversation .conv-view").hidden = true;
+  $("#conversation .empty").hidden = false;
+}
+
+async function sendForm(button, fn) {
+  if (!state.open || button.disabled) return;
+  button.disabled = true;
+  try { await fn(state.open); } catch { /* shown in #flash; the text stays so nothing is lost */ } finally { button.disabled = false; }
+}
+
+function wireConversation() {
+  // One client id per reply text: a retried or double-clicked send is stored once.
+  let replyId = null;
+  let replyText = null;
+  $("#reply-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const box = $("#reply-text");
+    const text = box.value;
+    if (!text.trim()) return;
+    if (text !== replyText) { replyText = text; replyId = uuid(); }
+    sendForm($("#reply-send"), async (id) => {
+      const m = await api("POST", `/api/v1/conversations/${enc(id)}/replies`, { text, id: replyId });
+      if (box.value === text) box.value = "";
+      replyText = null;
+      if (state.open === id) upsertMessage(m, false);
+    });
+  });
+  $("#reply-text").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $("#reply-form").requestSubmit(); }
+  });
+  $("#note-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const box = $("#note-text");
+    const text = box.value;
+    if (!text.trim()) return;
+    sendForm($("#note-send"), async (id) => {
+      const m = await api("POST", `/api/v1/conversations/${enc(id)}/notes`, { text });
+      if (box.value === text) box.value = "";
+      if (state.open === id) upsertMessage({ direction: "note", ...m }, false);
+    });
+  });
+  for (const [button, action] of [["#btn-resolve", "resolve"], ["#btn-reopen", "reopen"]]) {
+    $(button).addEventListener("click", () => sendForm($(button), async (id) => {
+      await api("POST", `/api/v1/conversations/${enc(id)}/${action}`);
+      refreshQueueSoon();  // the header follows from the conversation.updated frame
+    }));
+  }
+  const pick = (e) => {
+    const li = e.target.closest("li.conv");
+    if (li && (e.type === "click" || e.key === "Enter")) openConversation(li.dataset.id);
+  };
+  $("#queue").addEventListener("click", pick);
+  $("#queue").addEventListener("keydown", pick);
+}
+
+// ---- live updates ---------------------------------------------------------------------
 
 function setLive(on) {
   const pill = $("#live-status");
@@ -138,76 +302,124 @@ function setLive(on) {
   pill.classList.toggle("live", !!on);
 }
 
+function onFrame(frame) {
+  if (frame.type === "message.created" || frame.type === "message.updated") {
+    const cid = frame.conversation_id ?? (frame.message && frame.message.conversation_id);
+    if (frame.message && cid === state.open) upsertMessage(frame.message);
+    if (frame.type === "message.created") refreshQueueSoon();
+  } else if (frame.type === "conversation.updated" && frame.conversation) {
+    if (frame.conversation.id === state.open) renderHeader(frame.conversation);
+    refreshQueueSoon();
+  } else if (frame.type === "escalation.created") {
+    const e = frame.escalation || frame;
+    const parts = [t("escalation"), e.level != null ? `${t("level")} ${e.level}` : "", e.reason || "",
+      e.conversation_id ? `${t("conversation")} ${e.conversation_id}` : ""];
+    flash(parts.filter(Boolean).join(" · "), "warn");
+  }
+}
+
 function connectLive() {
-  if (!state.token) return;
+  if (!state.token || state.socket) return;
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${proto}//${location.host}/api/v1/live?token=${encodeURIComponent(state.token)}`);
+  const ws = new WebSocket(`${proto}//${location.host}/api/v1/live?token=${enc(state.token)}`);
+  let opened = false;
   state.socket = ws;
-  ws.addEventListener("open", () => { state.backoff = 1000; setLive(true); });
+  ws.addEventListener("open", () => {
+    opened = true;
+    state.backoff = 1000;
+    setLive(true);
+    // Frames sent while we were away are gone: catch up from the API.
+    refreshQueueSoon();
+    if (state.open) openConversation(state.open);
+  });
   ws.addEventListener("message", (e) => {
     let frame;
     try { frame = JSON.parse(e.data); } catch { return; }
-    if (frame.type === "message.created" || frame.type === "message.updated") {
-      if (frame.message && frame.conversation_id === state.open) upsertMessage(frame.message);
-      refreshQueueSoon();
-    } else if (frame.type === "conversation.updated") {
-      if (frame.conversation.id === state.open) renderHeader(frame.conversation);
-      refreshQueueSoon();
-    } else if (frame.type === "escalation.created") {
-      flash(`escalation: ${frame.escalation ? frame.escalation.reason : ""}`);
-    }
+    if (frame && typeof frame === "object") onFrame(frame);
   });
   ws.addEventListener("close", () => {
+    if (state.socket !== ws) return;  // replaced or signed out
+    state.socket = null;
     setLive(false);
-    if (state.socket !== ws || !state.token) return;
-    setTimeout(connectLive, state.backoff);
+    // Refused before opening may mean the token expired: a plain API call finds out (401).
+    if (!opened) refreshQueueSoon();
+    state.reconnect = setTimeout(() => { state.reconnect = null; connectLive(); }, state.backoff);
     state.backoff = Math.min(state.backoff * 2, 10000);
   });
 }
+
+// ---- session --------------------------------------------------------------------------
 
 function showApp() {
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#logout").hidden = false;
   $("#whoami").textContent = state.user ? state.user.username : "";
-  loadQueue(false).catch(() => {});
+  loadQueue(false).catch(ignore);
   connectLive();
 }
 
 function signOut() {
   state.token = null;
+  state.user = null;
   localStorage.removeItem("hub.token");
   localStorage.removeItem("hub.user");
+  clearTimeout(state.reconnect);
+  state.reconnect = null;
   if (state.socket) { const ws = state.socket; state.socket = null; ws.close(); }
+  setLive(false);
+  state.convs = [];
+  state.next = null;
+  state.loaded = false;
+  renderQueue();
+  closeConversation();
   $("#app").hidden = true;
   $("#logout").hidden = true;
   $("#whoami").textContent = "";
   $("#login").hidden = false;
+  $("#login-password").value = "";
+}
+
+async function login(e) {
+  e.preventDefault();
+  const error = $("#login-error");
+  const button = $("#login-submit");
+  error.textContent = "";
+  button.disabled = true;
+  try {
+    const r = await fetch("/api/v1/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: $("#login-username").value, password: $("#login-password").value }),
+    });
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok || !data.token) { error.textContent = (data.error && data.error.message) || r.statusText || `HTTP ${r.status}`; return; }
+    state.token = data.token;
+    state.user = data.user || null;
+    localStorage.setItem("hub.token", data.token);
+    localStorage.setItem("hub.user", JSON.stringify(state.user));
+    $("#login-password").value = "";
+    flash("");
+    showApp();
+  } catch {
+    error.textContent = t("network");
+  } finally {
+    button.disabled = false;
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  applyLang();
   $("#lang-toggle").addEventListener("click", () => {
     lang = lang === "fa" ? "en" : "fa";
     localStorage.setItem("hub.lang", lang);
     applyLang();
   });
   $("#logout").addEventListener("click", signOut);
-  $("#filter-status").addEventListener("change", () => loadQueue(false).catch(() => {}));
-  $("#queue-more").addEventListener("click", () => loadQueue(true).catch(() => {}));
-  $("#login-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    $("#login-error").textContent = "";
-    const r = await fetch("/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username: $("#login-username").value, password: $("#login-password").value }) });
-    const data = await r.json().catch(() => ({}));
-    if (!r.ok) { $("#login-error").textContent = (data.error && data.error.message) || r.statusText; return; }
-    state.token = data.token;
-    state.user = data.user;
-    localStorage.setItem("hub.token", data.token);
-    localStorage.setItem("hub.user", JSON.stringify(data.user));
-    showApp();
-  });
+  $("#filter-status").addEventListener("change", () => loadQueue(false).catch(ignore));
+  $("#queue-more").addEventListener("click", () => loadQueue(true).catch(ignore));
+  $("#login-form").addEventListener("submit", login);
+  wireConversation();
   try { state.user = JSON.parse(localStorage.getItem("hub.user") || "null"); } catch { state.user = null; }
+  applyLang();
   if (state.token) showApp(); else signOut();
 });

@@ -167,16 +167,24 @@ async def _replay(settings: config.Settings) -> int:
     return 0
 
 
+def _broker_ready(settings: config.Settings, role: str) -> bool:
+    """A role on its own needs a broker named; its topics are created if missing."""
+    from hub.bus import ensure_topics
+
+    if not settings.kafka_bootstrap:
+        print(f"error: the {role} role needs HUB_KAFKA_BOOTSTRAP (or use `contacthub run`)", file=sys.stderr)
+        return False
+    asyncio.run(ensure_topics(settings))
+    return True
+
+
 def _serve_web(settings: config.Settings) -> int:
     from aiohttp import web
 
-    from hub.bus import ensure_topics
     from hub.web.app import create_app
 
-    if not settings.kafka_bootstrap:
-        print("error: the web role needs HUB_KAFKA_BOOTSTRAP (or use `contacthub run`)", file=sys.stderr)
+    if not _broker_ready(settings, "web"):
         return 2
-    asyncio.run(ensure_topics(settings))
     web.run_app(create_app(settings), host=settings.http_host, port=settings.http_port, print=None, access_log=None, handle_signals=True)
     return 0
 
@@ -184,12 +192,8 @@ def _serve_web(settings: config.Settings) -> int:
 def _serve_worker(settings: config.Settings) -> int:
     import faust
 
-    from hub.bus import ensure_topics
-
-    if not settings.kafka_bootstrap:
-        print("error: the worker role needs HUB_KAFKA_BOOTSTRAP (or use `contacthub run`)", file=sys.stderr)
+    if not _broker_ready(settings, "worker"):
         return 2
-    asyncio.run(ensure_topics(settings))
     from processors.app import app
 
     class Worker(faust.Worker):

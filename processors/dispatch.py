@@ -6,19 +6,18 @@ and that repeat is marked."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from channels import registry
-from channels.base import OutboundReply, SendResult
+from channels.base import OutboundReply
+from channels.delivery import deliver
 from hub import events as ev
 from processors.app import app, bus, settings
 from processors.base import guarded, send
 from processors.topics import conversations
 
 log = logging.getLogger("hub.dispatch")
-BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 # message id -> {"state": "started"|"done", "result": {...}}; on the contact's partition.
 sends = app.Table("dispatch-sends", default=dict, partitions=conversations.partitions)
@@ -29,26 +28,6 @@ def channel_for(name: str) -> Any:
     if not _channels:
         _channels.update(registry.build(settings, bus))
     return _channels.get(name)
-
-
-async def deliver(reply: OutboundReply) -> SendResult:
-    channel = channel_for(reply.channel)
-    if channel is None:
-        return SendResult(ok=False, error=f"no adapter for channel {reply.channel!r}")
-    if len(reply.text) > channel.max_text:
-        return SendResult(ok=False, error=f"text longer than {channel.max_text} characters for {reply.channel}")
-    result = SendResult(ok=False, error="not attempted")
-    for attempt, pause in enumerate((0.0, *BACKOFF)):
-        if pause:
-            await asyncio.sleep(pause)
-        try:
-            result = await channel.send(reply)
-        except Exception as exc:  # noqa: BLE001 - an adapter bug must not kill the stream
-            result = SendResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=False)
-        if result.ok or not result.retryable:
-            return result
-        log.warning("send failed, retrying", extra={"conversation_id": reply.conversation_id, "attempt": attempt + 1, "error": result.error})
-    return result
 
 
 def outcome(event: ev.ReplyRequested, result: dict[str, Any], repeated: bool) -> ev.Event:
@@ -78,7 +57,7 @@ async def on_reply_requested(event: ev.Event) -> None:
         author=event.author,
         at=event.at,
     )
-    r = await deliver(reply)
+    r = await deliver(channel_for(reply.channel), reply)
     result = {"ok": r.ok, "status": r.status, "provider_id": r.provider_id, "error": r.error, "retryable": r.retryable}
     sends[event.id] = {"state": "done", "result": result, "repeated": repeated}
     await send(conversations, event.contact_id, outcome(event, result, repeated))

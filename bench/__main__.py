@@ -2,8 +2,9 @@
 
     python -m bench [--rates 100,500,1000,2000] [--seconds 10] [--database sqlite|postgres]
 
-Open loop: messages are sent at fixed times whatever the hub's answers, so a slow hub shows
-as latency, not as a lower offered rate. Prints figures; asserts nothing.
+Open loop: messages are sent at fixed times whatever the answers, so a slow hub shows as
+latency, not as a lower offered rate. Prints figures and exits 0 whether or not they are
+good; it asserts nothing. The hub's temp dir (worker.log, web.log, broker.log) is kept.
 """
 
 from __future__ import annotations
@@ -11,188 +12,161 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import os
+import signal
+import sys
 import tempfile
 import time
-import uuid
+import traceback
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.baseline import Baseline
+from bench.hubload import LiveSocket, hub_run
 from tests.support import Hub
 
 RESULTS = Path(__file__).parent / "results"
 
 
-def pct(values: list[float], p: float) -> float:
-    """Linear interpolation between closest ranks."""
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    k = (len(s) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+def peak_rss_mb(pid: int | str) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return math.nan
 
 
-async def open_loop(rate: int, seconds: float, send: Callable[[int], Awaitable[None]]) -> None:
-    start = time.perf_counter()
-    tasks = []
-    for i in range(int(rate * seconds)):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(send(i)))
-    await asyncio.gather(*tasks)
+def no_nan(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: no_nan(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [no_nan(v) for v in x]
+    return x
 
 
-async def wait_for(seen: dict[str, float], expected: int, timeout: float) -> None:
-    deadline = time.perf_counter() + timeout
-    while len(seen) < expected and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
+def rate_list(text: str) -> list[int]:
+    try:
+        rates = [int(r) for r in text.split(",") if r.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
+    if not rates or min(rates) <= 0:
+        raise argparse.ArgumentTypeError("give positive rates, e.g. 100,500")
+    return rates
 
 
-def summarise(sent: dict[str, float], seen: dict[str, float], errors: int) -> dict[str, Any]:
-    lat = [(seen[k] - sent[k]) * 1000 for k in seen if k in sent]
-    first, last = (min(sent.values()), max(seen.values())) if sent and seen else (0.0, 0.0)
-    return {
-        "sent": len(sent), "delivered": len(lat), "errors": errors, "lost": len(sent) - len(lat),
-        "msg_per_s": len(lat) / (last - first) if last > first else 0.0,
-        "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99), "max_ms": max(lat, default=float("nan")),
-    }
+def ratio(a: float, b: float) -> float:
+    return a / b if b and math.isfinite(a) and math.isfinite(b) else math.nan
 
 
-async def hub_run(hub: Hub, key: str, token: str, rate: int, seconds: float) -> dict[str, Any]:
-    run = uuid.uuid4().hex[:6]
-    sent: dict[str, float] = {}
-    seen: dict[str, float] = {}
-    errors = 0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
-        live = await http.ws_connect(f"{hub.url}/api/v1/live?token={token}")
-
-        async def listen() -> None:
-            async for msg in live:
-                frame = json.loads(msg.data)
-                if frame.get("type") == "message.created":
-                    text = frame["message"]["text"]
-                    if text.startswith(f"bench {run} "):
-                        seen.setdefault(text, time.perf_counter())
-
-        listener = asyncio.create_task(listen())
-
-        async def send(i: int) -> None:
-            nonlocal errors
-            text = f"bench {run} {i}"
-            body = {"id": f"{run}-{i}", "from": f"bench-user-{i % 200}", "name": "", "text": text}
-            t0 = time.perf_counter()
-            try:
-                async with http.post(f"{hub.url}/api/v1/inbound", json=body, headers={"X-Api-Key": key}) as r:
-                    if r.status == 202:
-                        sent[text] = t0
-                    else:
-                        errors += 1
-            except aiohttp.ClientError:
-                errors += 1
-
-        await open_loop(rate, seconds, send)
-        await wait_for(seen, len(sent), 15)
-        listener.cancel()
-        await live.close()
-    return summarise(sent, seen, errors)
-
-
-async def baseline_run(bootstrap: str, rate: int, seconds: float) -> dict[str, Any]:
-    topic = f"bench.baseline.{uuid.uuid4().hex[:6]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 4, 1)])
-    await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, fetch_max_wait_ms=10)
-    await consumer.start()
-    for _ in range(50):
-        parts = consumer.partitions_for_topic(topic)
-        if parts:
-            break
-        await consumer._client.force_metadata_update()  # noqa: SLF001
-        await asyncio.sleep(0.1)
-    tps = [TopicPartition(topic, p) for p in sorted(parts or [])]
-    consumer.assign(tps)
-    await consumer.seek_to_end(*tps)
-    for tp in tps:
-        await consumer.position(tp)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=1)
-    await producer.start()
-    sent: dict[str, float] = {}
-    seen: dict[str, float] = {}
-    errors = 0
-
-    async def listen() -> None:
-        async for record in consumer:
-            seen.setdefault(record.value.decode(), time.perf_counter())
-
-    listener = asyncio.create_task(listen())
-
-    async def send(i: int) -> None:
-        nonlocal errors
-        value = f"b{i}"
-        t0 = time.perf_counter()
-        try:
-            await producer.send_and_wait(topic, value.encode(), key=str(i % 200).encode())
-            sent[value] = t0
-        except Exception:  # noqa: BLE001
-            errors += 1
-
-    await open_loop(rate, seconds, send)
-    await wait_for(seen, len(sent), 15)
-    listener.cancel()
-    await producer.stop()
-    await consumer.stop()
-    return summarise(sent, seen, errors)
+async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]], rss: dict[str, float]) -> None:
+    rates = args.rates
+    t = time.perf_counter()
+    await hub.start()
+    print(f"hub up in {time.perf_counter() - t:.1f} s at {hub.url}, broker {hub.broker.bootstrap}", flush=True)
+    key = (await asyncio.to_thread(hub.cli, "apikeys", "add", "bench")).stdout.splitlines()[0].strip()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        token = (await hub.login(http))["Authorization"].split()[1]
+    live = LiveSocket(hub.url, token)
+    baseline = Baseline(hub.broker.bootstrap)
+    await live.start()
+    try:
+        await baseline.start()
+        # Warm-up: connections, key cache, the first contacts and conversations.
+        await hub_run(hub.url, key, live, 50, 2, drain=15)
+        await live.settle()
+        for rate in rates:
+            h = await hub_run(hub.url, key, live, rate, args.seconds, drain=args.drain)
+            settled = await live.settle(timeout=args.settle)
+            missing = h.pop("missing_tokens")
+            h["late"] = sum(1 for tok in missing if tok in live.seen)  # arrived after the drain, before settling
+            h["settle_s"] = settled
+            b = await baseline.run(rate, args.seconds, drain=args.drain)
+            rows.append({"rate": rate, "hub": h, "baseline": b})
+            print(
+                f"rate {rate}/s: hub {h['accepted']}/{h['started']} accepted (202 p99 {h['post_p99_ms']:.0f} ms), {h['msg_per_s']:.0f} msg/s, p50 {h['p50_ms']:.0f} ms, "
+                f"p99 {h['p99_ms']:.0f} ms, lost {h['lost']} (late {h['late']}), errors {h['errors']} {h['error_kinds'] or ''}"
+                f"| baseline {b['msg_per_s']:.0f} msg/s, p50 {b['p50_ms']:.1f} ms, p99 {b['p99_ms']:.1f} ms, lost {b['lost']}, errors {b['errors']}",
+                flush=True,
+            )
+        rss["live_socket_disconnects"] = live.disconnects
+    finally:
+        await baseline.stop()
+        await live.stop()
+        for role, proc in hub.procs.items():
+            rss[role] = peak_rss_mb(proc.pid)
+        if hub.broker.process is not None:
+            rss["broker"] = peak_rss_mb(hub.broker.process.pid)
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-async def main(args: argparse.Namespace) -> None:
-    rates = [int(r) for r in args.rates.split(",")]
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
-        hub = await Hub(Path(tmp), args.database).start()
-        rows = []
-        try:
-            key = hub.cli("apikeys", "add", "bench").stdout.split()[0]
-            async with aiohttp.ClientSession() as http:
-                token = (await hub.login(http))["Authorization"].split()[1]
-            await hub_run(hub, key, token, 50, 2)  # warm-up: connections, first conversations
-            for rate in rates:
-                h = await hub_run(hub, key, token, rate, args.seconds)
-                b = await baseline_run(hub.broker.bootstrap, rate, args.seconds)
-                rows.append({"rate": rate, "hub": h, "baseline": b})
-                print(f"rate {rate}/s done: hub {h['msg_per_s']:.0f} msg/s p99 {h['p99_ms']:.0f} ms, baseline p99 {b['p99_ms']:.0f} ms", flush=True)
-            rss = {role: peak_rss_mb(p.pid) for role, p in hub.procs.items()}
-        finally:
-            hub.stop()
+def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss: dict[str, float]) -> None:
     print()
-    print(f"database: {args.database}; {args.seconds:g} s per rate; hub = POST /api/v1/inbound accepted -> message.created on the agent live socket")
-    print(f"{'offered':>8} | {'hub msg/s':>9} {'p50':>7} {'p90':>7} {'p99':>7} {'lost':>5} {'err':>4} | {'raw msg/s':>9} {'p50':>7} {'p99':>7} | {'thru ratio':>10} {'p99 ratio':>9}")
+    print(f"database {args.database}; {args.seconds:g} s per rate; {os.cpu_count()} CPUs shared by bench, broker, worker, web")
+    print("hub = POST /api/v1/inbound -> message.created on the agent live socket (202 p99: time to the POST's answer);")
+    print("baseline = aiokafka produce(acks=all, linger 1 ms) -> consume on the same broker; latencies in ms from the send's start")
+    head = (f"{'offered':>7} | {'accepted':>8} {'202 p99':>7} {'hub msg/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>5} {'err':>4} | "
+            f"{'raw msg/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'lost':>4} | {'thru hub/raw':>12} {'p99 hub/raw':>11}")
+    print(head)
+    print("-" * len(head))
     for r in rows:
         h, b = r["hub"], r["baseline"]
         print(
-            f"{r['rate']:>8} | {h['msg_per_s']:>9.0f} {h['p50_ms']:>7.1f} {h['p90_ms']:>7.1f} {h['p99_ms']:>7.1f} {h['lost']:>5} {h['errors']:>4} | "
-            f"{b['msg_per_s']:>9.0f} {b['p50_ms']:>7.1f} {b['p99_ms']:>7.1f} | {h['msg_per_s'] / b['msg_per_s'] if b['msg_per_s'] else 0:>10.2f} {h['p99_ms'] / b['p99_ms'] if b['p99_ms'] else 0:>9.1f}"
+            f"{r['rate']:>7} | {h['accepted']:>8} {h['post_p99_ms']:>7.1f} {h['msg_per_s']:>9.0f} {h['p50_ms']:>8.1f} {h['p90_ms']:>8.1f} {h['p99_ms']:>8.1f} {h['max_ms']:>8.1f} "
+            f"{h['lost']:>5} {h['errors']:>4} | {b['msg_per_s']:>9.0f} {b['p50_ms']:>7.1f} {b['p99_ms']:>7.1f} {b['lost']:>4} | "
+            f"{ratio(h['msg_per_s'], b['msg_per_s']):>12.2f} {ratio(h['p99_ms'], b['p99_ms']):>11.1f}"
         )
-    print("peak RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in rss.items()) + f", bench {peak_rss_mb(__import__('os').getpid()):.0f}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps({"database": args.database, "seconds": args.seconds, "rows": rows, "peak_rss_mb": rss}, indent=1))
+    lags = [f"{r['rate']}: hub {r['hub']['send_lag_max_ms']:.0f}, raw {r['baseline']['send_lag_max_ms']:.0f}" for r in rows]
+    if lags:
+        print("client send lag, max ms (bench falling behind its schedule): " + "; ".join(lags))
+    mem = [f"{k} {v:.0f}" for k, v in rss.items() if k != "live_socket_disconnects"] + [f"bench {peak_rss_mb('self'):.0f}"]
+    print(f"peak RSS (VmHWM, MB): {', '.join(mem)}")
+    if rss.get("live_socket_disconnects"):
+        print(f"live socket dropped {rss['live_socket_disconnects']} time(s)")
+    print(f"hub logs: {tmp}/worker.log, {tmp}/web.log, {tmp}/broker.log")
+
+
+async def main(args: argparse.Namespace) -> int:
+    # SIGTERM (and SIGINT where it is not ignored) cancel the run; the hub is stopped either way.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    print(f"temp dir: {tmp}", flush=True)
+    hub = Hub(tmp, args.database)
+    rows: list[dict[str, Any]] = []
+    rss: dict[str, float] = {}
+    failed = False
+    try:
+        await measure(args, hub, rows, rss)
+    except asyncio.CancelledError:
+        failed = True
+        print("interrupted; stopping the hub", file=sys.stderr, flush=True)
+    except Exception:  # noqa: BLE001 - report what was measured, then the failure
+        failed = True
+        traceback.print_exc()
+    finally:
+        hub.stop()  # blocking on purpose: it must run even when the task is being cancelled
+    report(args, tmp, rows, rss)
+    if args.json:
+        RESULTS.mkdir(exist_ok=True)
+        out = {"database": args.database, "seconds": args.seconds, "cpus": os.cpu_count(), "temp_dir": str(tmp),
+               "rows": rows, "peak_rss_mb": {**rss, "bench": peak_rss_mb("self")}, "failed": failed}
+        (RESULTS / "latest.json").write_text(json.dumps(no_nan(out), indent=1))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--rates", default="100,500,1000,2000")
-    parser.add_argument("--seconds", type=float, default=10)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", type=rate_list, default=[100, 500, 1000, 2000], help="offered rates, messages per second, comma separated")
+    parser.add_argument("--seconds", type=float, default=10, help="seconds of load per rate")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--drain", type=float, default=15, help="seconds to wait for pushes after the last answer")
+    parser.add_argument("--settle", type=float, default=20, help="at most this long for the hub to go quiet between rates")
+    parser.add_argument("--no-json", dest="json", action="store_false", help="do not write bench/results/latest.json")
+    sys.exit(asyncio.run(main(parser.parse_args())))

@@ -58,5 +58,10 @@ async def _start_bus_and_projector() -> None:
     start_in_thread(settings)
 
 
+@app.on_before_shutdown.connect
+async def _stop_bus(app: faust.App, **_: object) -> None:
+    await bus.stop()
+
+
 # The agents register themselves on import.
 from processors import deadletter, dispatch, intake, readiness, routing  # noqa: E402,F401

@@ -241,6 +241,7 @@ async def live(request: web.Request) -> web.StreamResponse:
         hub.sockets.agents[name].discard(ws)
         if not hub.sockets.agents[name]:
             hub.sockets.agents.pop(name, None)
+        if name not in hub.sockets.agents and not hub.stopping:
             try:
                 await set_availability(request, name, False)
             except BrokerUnavailable:

@@ -107,6 +107,7 @@ async def _stop(app: web.Application) -> None:
     hub = app.get(HUB_KEY)
     if hub is None:
         return
+    hub.stopping = True  # closing sockets below must not publish through a stopping producer
     for sockets in [*hub.sockets.agents.values(), *hub.sockets.chats.values()]:
         for ws in list(sockets):
             await ws.close()

@@ -51,6 +51,7 @@ class Hub:
     feed: LiveFeed | None = None
     counters: dict[str, int] = field(default_factory=dict)
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
+    stopping: bool = False
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n

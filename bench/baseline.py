@@ -8,11 +8,12 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from bench.load import open_loop, wait_until
+from hub.bus import assign_all
 from bench.stats import summarise
 
 TOPIC = "bench.baseline"
@@ -41,20 +42,7 @@ class Baseline:
             await admin.close()
         self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=10)
         await self.consumer.start()
-        parts: set[int] | None = None
-        for _ in range(100):
-            parts = self.consumer.partitions_for_topic(TOPIC)
-            if parts:
-                break
-            await self.consumer._client.force_metadata_update()  # noqa: SLF001 - no public call
-            await asyncio.sleep(0.1)
-        if not parts:
-            raise RuntimeError(f"topic {TOPIC} has no partitions in the metadata")
-        tps = [TopicPartition(TOPIC, p) for p in sorted(parts)]
-        self.consumer.assign(tps)
-        await self.consumer.seek_to_end(*tps)
-        for tp in tps:
-            await self.consumer.position(tp)
+        await assign_all(self.consumer, [TOPIC], from_end=True)
         self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=1)
         await self.producer.start()
         self.task = asyncio.create_task(self._consume())

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Iterable
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -91,3 +91,26 @@ async def ensure_topics(settings: Settings, *, attempts: int = 50) -> None:
         finally:
             await admin.close()
     raise BrokerUnavailable(f"could not create topics on {settings.kafka_bootstrap}: {last}")
+
+
+async def assign_all(consumer: AIOKafkaConsumer, names: Iterable[str], *, from_end: bool) -> list[TopicPartition]:
+    """Assign a started, group-less consumer every partition of `names` and fix its
+    positions (at the end, or the beginning) before returning, so nothing published after
+    the call is missed. Waits for metadata of topics created a moment ago."""
+    parts: list[TopicPartition] = []
+    for name in names:
+        found: set[int] | None = None
+        for _ in range(100):
+            found = consumer.partitions_for_topic(name)
+            if found:
+                break
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - no public call
+            await asyncio.sleep(0.1)
+        if not found:
+            raise BrokerUnavailable(f"topic {name} has no partitions in the metadata")
+        parts += [TopicPartition(name, p) for p in sorted(found)]
+    consumer.assign(parts)
+    await (consumer.seek_to_end(*parts) if from_end else consumer.seek_to_beginning(*parts))
+    for tp in parts:
+        await consumer.position(tp)
+    return parts

@@ -130,10 +130,11 @@ async def _deadletter(settings: config.Settings, limit: int, as_json: bool) -> i
 
 
 async def _replay(settings: config.Settings) -> int:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
     from hub import events as ev
     from hub import topics
+    from hub.bus import assign_all
     from hub.store import projection
 
     if not settings.kafka_bootstrap:
@@ -144,9 +145,7 @@ async def _replay(settings: config.Settings) -> int:
     await consumer.start()
     applied = 0
     try:
-        parts = [TopicPartition(topics.CONVERSATIONS.name, p) for p in sorted(consumer.partitions_for_topic(topics.CONVERSATIONS.name) or [])]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
+        parts = await assign_all(consumer, [topics.CONVERSATIONS.name], from_end=False)
         ends = await consumer.end_offsets(parts)
         while any([await consumer.position(tp) < ends[tp] for tp in parts]):
             batch = await consumer.getmany(timeout_ms=500, max_records=500)

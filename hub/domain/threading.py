@@ -23,37 +23,27 @@ State = dict[str, Any]
 
 
 def on_inbound(state: State, msg: InboundMessageAccepted) -> tuple[State, list[Event]]:
+    conversation_id = state.get("open") or derived_id("conversation", msg.id)
+    common = {
+        "at": msg.at,
+        "contact_id": msg.contact_id,
+        "conversation_id": conversation_id,
+        "channel": msg.channel,
+        "address": msg.address,
+        "name": msg.name,
+        "subject": msg.subject,
+    }
     out: list[Event] = []
-    conversation_id = state.get("open")
-    if not conversation_id:
-        conversation_id = derived_id("conversation", msg.id)
-        out.append(
-            ConversationOpened(
-                id=derived_id("opened", conversation_id),
-                at=msg.at,
-                contact_id=msg.contact_id,
-                conversation_id=conversation_id,
-                channel=msg.channel,
-                address=msg.address,
-                name=msg.name,
-                subject=msg.subject,
-                language=msg.language,
-            )
-        )
+    if not state.get("open"):
+        out.append(ConversationOpened(id=derived_id("opened", conversation_id), language=msg.language, **common))
     out.append(
         MessageReceived(
             id=msg.id,
-            at=msg.at,
-            contact_id=msg.contact_id,
-            conversation_id=conversation_id,
-            channel=msg.channel,
-            address=msg.address,
-            name=msg.name,
             text=msg.text,
-            subject=msg.subject,
             provider_id=msg.provider_id,
             attachments=list(msg.attachments),
             meta=dict(msg.meta),
+            **common,
         )
     )
     return {**state, "open": conversation_id}, out

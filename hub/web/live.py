@@ -9,10 +9,11 @@ from collections import defaultdict
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from hub import events as ev
 from hub import topics
+from hub.bus import assign_all
 from hub.config import Settings
 
 log = logging.getLogger("hub.live")
@@ -62,20 +63,8 @@ class LiveFeed:
             fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
         )
         await self.consumer.start()
-        parts = []
-        for spec in (topics.LIVE, topics.OUTBOUND_WEB):
-            for _ in range(100):
-                found = self.consumer.partitions_for_topic(spec.name)
-                if found:
-                    break
-                await self.consumer._client.force_metadata_update()  # noqa: SLF001 - no public call
-                await asyncio.sleep(0.1)
-            parts += [TopicPartition(spec.name, p) for p in sorted(found or [])]
-        self.consumer.assign(parts)
-        # Positions are fixed now, so nothing published after start() returns is missed.
-        await self.consumer.seek_to_end(*parts)
-        for tp in parts:
-            await self.consumer.position(tp)
+        # Positions are fixed when this returns, so nothing published after start() is missed.
+        await assign_all(self.consumer, (topics.LIVE.name, topics.OUTBOUND_WEB.name), from_end=True)
         self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:

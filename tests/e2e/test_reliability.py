@@ -132,3 +132,27 @@ async def test_worker_killed_mid_stream_loses_and_duplicates_nothing(tmp_path: P
         assert "worker ready" in hub.logs("worker")
     finally:
         hub.stop()
+
+
+async def test_replay_rebuilds_the_read_model_from_the_log(hub: Hub) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{hub.url}/chat/ws")
+        await receive(ws, "hello")
+        await ws.send_json({"type": "message", "id": "replay-1", "text": "remember me after a rebuild"})
+        await receive(ws, "ack")
+        await ws.close()
+    await eventually(lambda: db_scalar(hub, select(func.count()).select_from(Message).where(Message.text == "remember me after a rebuild")))
+    before_messages = await db_scalar(hub, select(func.count()).select_from(Message))
+    before_convs = await db_scalar(hub, select(func.count()).select_from(Conversation))
+    engine = make_engine(hub.db_url)
+    try:
+        async with sessionmaker(engine)() as s, s.begin():
+            await s.execute(Message.__table__.delete())
+            await s.execute(Conversation.__table__.delete())
+    finally:
+        await engine.dispose()
+    assert await db_scalar(hub, select(func.count()).select_from(Message)) == 0
+    out = hub.cli("replay").stdout
+    assert "replayed" in out
+    assert await db_scalar(hub, select(func.count()).select_from(Message)) == before_messages
+    assert await db_scalar(hub, select(func.count()).select_from(Conversation)) == before_convs

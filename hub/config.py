@@ -53,6 +53,11 @@ class Settings:
     max_chat_text: int = 4096
     max_body_bytes: int = 1024 * 1024
     queues: tuple[QueueConfig, ...] = (QueueConfig("support"),)
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    phone_region: str = "IR"
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -128,6 +133,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         app_id=env.get("HUB_APP_ID", "contacthub"),
         fetch_max_wait_ms=fetch_wait,
         queues=_queues(raw),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+        twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
+        twilio_api_base=env.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
+        phone_region=env.get("HUB_PHONE_REGION", "IR"),
         raw=raw,
     )
 
@@ -146,6 +156,7 @@ ENV_VARS: tuple[str, ...] = (
     "HUB_APP_ID",
     "HUB_FETCH_MAX_WAIT_MS",
     "HUB_LOG_LEVEL",
+    "HUB_PHONE_REGION",
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER",

@@ -1,0 +1,80 @@
+"""POST /webhooks/twilio/sms: Twilio's form -> InboundMessageAccepted, answered with empty
+TwiML only once the broker acknowledged it.
+
+The signature covers the public URL Twilio called (HUB_PUBLIC_URL + path, not the host
+this process sees behind a proxy) and the form fields. Twilio retries slow or failed
+webhooks; the event id comes from MessageSid, so a retry is stored once."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from channels.base import accept_inbound
+from hub import events as ev
+from hub.bus import BrokerUnavailable
+from hub.domain import sms
+from hub.domain.identity import contact_id_for
+from hub.domain.phone import NotAPhoneNumber, to_e164
+from hub.web.context import hub_of
+from hub.web.errors import ApiError
+
+log = logging.getLogger("hub.sms")
+PATH = "/webhooks/twilio/sms"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+MAX_MEDIA = 10
+routes = web.RouteTableDef()
+
+
+def media_of(form: dict[str, str]) -> list[dict[str, str]]:
+    """Recorded, not fetched: fetching (only from TWILIO_API_BASE's host) is still to come."""
+    try:
+        count = min(int(form.get("NumMedia", "0") or 0), MAX_MEDIA)
+    except ValueError:
+        count = 0
+    return [
+        {"url": form.get(f"MediaUrl{i}", ""), "content_type": form.get(f"MediaContentType{i}", "")}
+        for i in range(count)
+        if form.get(f"MediaUrl{i}")
+    ]
+
+
+@routes.post(PATH)
+async def inbound_sms(request: web.Request) -> web.Response:
+    hub = hub_of(request)
+    settings = hub.settings
+    if not settings.twilio_auth_token:
+        raise ApiError(404, "channel_off", "the SMS channel is not configured")
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not RequestValidator(settings.twilio_auth_token).validate(settings.base_url + PATH, form, signature):
+        log.warning("sms webhook refused: bad signature", extra={"sid": form.get("MessageSid", "")[:64]})
+        raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match")
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    if not sid or not form.get("From"):
+        raise ApiError(400, "invalid", "MessageSid and From are required")
+    try:
+        sender = to_e164(form["From"], settings.phone_region)
+    except NotAPhoneNumber:
+        sender = form["From"].strip()  # short codes and alphanumeric senders stay as given
+    body = form.get("Body", "")
+    said = sms.keyword(body)
+    message = ev.InboundMessageAccepted(
+        id=ev.derived_id("sms", sid),
+        contact_id=contact_id_for("sms", sender),
+        channel="sms",
+        address=sender,
+        text=body,
+        provider_id=sid,
+        attachments=media_of(form),
+        meta={"to": form.get("To", ""), **({"keyword": said.value} if said else {})},
+    )
+    try:
+        await accept_inbound(hub.bus, message)
+    except BrokerUnavailable as exc:
+        raise ApiError(503, "unavailable", "not stored; Twilio will retry") from exc
+    hub.count("hub_inbound_messages_total")
+    log.info("sms accepted", extra={"contact_id": message.contact_id, "sid": sid, "keyword": said.value if said else None})
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")

@@ -1,0 +1,95 @@
+"""Twilio's inbound SMS webhook, signed with twilio's own RequestValidator."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import aiohttp
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from twilio.request_validator import RequestValidator
+
+from tests.support import Hub, eventually
+
+TOKEN = "test-auth-token"
+PUBLIC = "https://support.example.com"  # what Twilio calls; the hub sits behind a proxy
+
+
+@pytest.fixture(scope="module")
+async def sms_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
+    env = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM_NUMBER": "+15005550006", "HUB_PUBLIC_URL": PUBLIC}
+    h = Hub(Path(tmp_path_factory.mktemp("sms")), extra_env=env)
+    try:
+        await h.start()
+        yield h
+    finally:
+        h.stop()
+
+
+def form(sid: str, body: str, sender: str = "+989121234567") -> dict[str, str]:
+    return {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": "+15005550006", "Body": body, "NumMedia": "0"}
+
+
+def signed(params: dict[str, str], url: str = PUBLIC + "/webhooks/twilio/sms") -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(url, params)}
+
+
+async def inbound_end_offsets(hub: Hub) -> int:
+    c = AIOKafkaConsumer(bootstrap_servers=hub.broker.bootstrap, group_id=None)
+    await c.start()
+    try:
+        return sum((await c.end_offsets([TopicPartition("inbound.messages", p) for p in range(4)])).values())
+    finally:
+        await c.stop()
+
+
+async def sms_conversation(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], text: str) -> Any:
+    async with http.get(f"{hub.url}/api/v1/conversations?channel=sms", headers=auth) as r:
+        convs = (await r.json())["conversations"]
+    for c in convs:
+        async with http.get(f"{hub.url}/api/v1/conversations/{c['id']}", headers=auth) as r:
+            detail = await r.json()
+        if any(m["text"] == text for m in detail["messages"]):
+            return detail
+    return None
+
+
+async def test_signed_sms_opens_a_conversation_once_however_often_twilio_retries(sms_hub: Hub) -> None:
+    url = f"{sms_hub.url}/webhooks/twilio/sms"
+    params = form("SM" + "1" * 32, "سلام، سفارشم کجاست؟")
+    async with aiohttp.ClientSession() as http:
+        async def post() -> tuple[int, str]:
+            async with http.post(url, data=params, headers=signed(params)) as r:
+                return r.status, await r.text()
+
+        first = await post()
+        assert first[0] == 200 and "<Response></Response>" in first[1]
+        assert [s for s, _ in await asyncio.gather(post(), post())] == [200, 200]  # two retries at once
+        auth = await sms_hub.login(http)
+        detail = await eventually(lambda: sms_conversation(http, sms_hub, auth, "سلام، سفارشم کجاست؟"))
+        await asyncio.sleep(1.0)  # let any duplicate land before counting
+        detail = await sms_conversation(http, sms_hub, auth, "سلام، سفارشم کجاست؟")
+    assert [m["text"] for m in detail["messages"]].count("سلام، سفارشم کجاست؟") == 1
+    assert detail["contact"]["identities"] == [{"channel": "sms", "address": "+989121234567"}]
+
+
+async def test_bad_signatures_are_refused_and_nothing_reaches_the_broker(sms_hub: Hub) -> None:
+    url = f"{sms_hub.url}/webhooks/twilio/sms"
+    params = form("SM" + "2" * 32, "should never be stored")
+    before = await inbound_end_offsets(sms_hub)
+    async with aiohttp.ClientSession() as http:
+        for headers in (
+            {},
+            {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+            signed(params, url),  # signed for the host we were reached at, not the public URL
+            signed({**params, "Body": "something else"}),  # the body was changed after signing
+        ):
+            async with http.post(url, data=params, headers=headers) as r:
+                assert r.status == 403, headers
+                assert (await r.json())["error"]["code"] == "bad_signature"
+        incomplete = {k: v for k, v in params.items() if k != "MessageSid"}
+        async with http.post(url, data=incomplete, headers=signed(incomplete)) as r:
+            assert r.status == 400
+    assert await inbound_end_offsets(sms_hub) == before

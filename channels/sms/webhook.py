@@ -13,7 +13,9 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from channels.base import accept_inbound
+from channels.sms.channel import ERRORS_IN_WORDS, STATUS_PATH
 from hub import events as ev
+from hub import topics
 from hub.bus import BrokerUnavailable
 from hub.domain import sms
 from hub.domain.identity import contact_id_for
@@ -77,4 +79,39 @@ async def inbound_sms(request: web.Request) -> web.Response:
         raise ApiError(503, "unavailable", "not stored; Twilio will retry") from exc
     hub.count("hub_inbound_messages_total")
     log.info("sms accepted", extra={"contact_id": message.contact_id, "sid": sid, "keyword": said.value if said else None})
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+_DELIVERED = {"sent": "sent", "delivered": "delivered"}
+_FAILED = {"undelivered", "failed"}
+
+
+@routes.post(STATUS_PATH)
+async def delivery_status(request: web.Request) -> web.Response:
+    """Twilio's status callback -> MessageDelivered / DeliveryFailed for our message."""
+    hub = hub_of(request)
+    settings = hub.settings
+    if not settings.twilio_auth_token:
+        raise ApiError(404, "channel_off", "the SMS channel is not configured")
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    url = settings.base_url + request.path_qs
+    if not RequestValidator(settings.twilio_auth_token).validate(url, form, request.headers.get("X-Twilio-Signature", "")):
+        raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match")
+    ids = {k: request.query.get(k, "") for k in ("m", "c", "k")}
+    status = form.get("MessageStatus", "")
+    if not all(ids.values()) or not status:
+        raise ApiError(400, "invalid", "the callback URL or MessageStatus is incomplete")
+    common = {"contact_id": ids["k"], "conversation_id": ids["c"], "message_id": ids["m"]}
+    event: ev.Event | None = None
+    if status in _DELIVERED:
+        event = ev.MessageDelivered(id=ev.derived_id("delivered", ids["m"], status), status=_DELIVERED[status], provider_id=form.get("MessageSid", ""), **common)
+    elif status in _FAILED:
+        code = form.get("ErrorCode", "")
+        words = ERRORS_IN_WORDS.get(int(code) if code.isdigit() else 0, f"Twilio reports {status}")
+        event = ev.DeliveryFailed(id=ev.derived_id("failed", ids["m"]), error=f"Twilio error {code or status}: {words}", **common)
+    if event is not None:
+        try:
+            await hub.bus.publish(topics.CONVERSATIONS, ids["k"], event)
+        except BrokerUnavailable as exc:
+            raise ApiError(503, "unavailable", "not stored; Twilio will retry") from exc
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")

@@ -11,15 +11,27 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from twilio.request_validator import RequestValidator
 
+from tests.channels.sms.fake_twilio import FakeTwilio
 from tests.support import Hub, eventually
 
 TOKEN = "test-auth-token"
 PUBLIC = "https://support.example.com"  # what Twilio calls; the hub sits behind a proxy
 
 
+SID = "AC" + "0" * 32
+
+
 @pytest.fixture(scope="module")
-async def sms_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    env = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM_NUMBER": "+15005550006", "HUB_PUBLIC_URL": PUBLIC}
+async def twilio_api() -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio(SID, TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="module")
+async def sms_hub(tmp_path_factory: pytest.TempPathFactory, twilio_api: FakeTwilio) -> AsyncIterator[Hub]:
+    env = {"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_BASE": twilio_api.url, "HUB_PUBLIC_URL": PUBLIC}
     h = Hub(Path(tmp_path_factory.mktemp("sms")), extra_env=env)
     try:
         await h.start()
@@ -29,7 +41,7 @@ async def sms_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub
 
 
 def form(sid: str, body: str, sender: str = "+989121234567") -> dict[str, str]:
-    return {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": "+15005550006", "Body": body, "NumMedia": "0"}
+    return {"MessageSid": sid, "AccountSid": SID, "From": sender, "To": "+15005550006", "Body": body, "NumMedia": "0"}
 
 
 def signed(params: dict[str, str], url: str = PUBLIC + "/webhooks/twilio/sms") -> dict[str, str]:
@@ -93,3 +105,46 @@ async def test_bad_signatures_are_refused_and_nothing_reaches_the_broker(sms_hub
         async with http.post(url, data=incomplete, headers=signed(incomplete)) as r:
             assert r.status == 400
     assert await inbound_end_offsets(sms_hub) == before
+
+
+async def test_agent_reply_goes_out_through_twilio_and_status_callbacks_move_it(sms_hub: Hub, twilio_api: FakeTwilio) -> None:
+    params = form("SM" + "3" * 32, "is my parcel coming?", sender="+989351112233")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{sms_hub.url}/webhooks/twilio/sms", data=params, headers=signed(params)) as r:
+            assert r.status == 200
+        auth = await sms_hub.login(http)
+        conv = await eventually(lambda: sms_conversation(http, sms_hub, auth, "is my parcel coming?"))
+
+        async def reply(text: str) -> str:
+            async with http.post(f"{sms_hub.url}/api/v1/conversations/{conv['id']}/replies", headers=auth, json={"text": text}) as r:
+                assert r.status == 202, await r.text()
+                return (await r.json())["id"]
+
+        async def message(mid: str) -> Any:
+            async with http.get(f"{sms_hub.url}/api/v1/conversations/{conv['id']}", headers=auth) as r:
+                return next((m for m in (await r.json())["messages"] if m["id"] == mid), None)
+
+        mid = await reply("It ships today, ممنون")
+        sent = await eventually(lambda: asyncio.sleep(0, [s for s in twilio_api.sent if s["Body"] == "It ships today, ممنون"]))
+        assert (sent[0]["To"], sent[0]["From"]) == ("+989351112233", "+15005550006")
+        callback = sent[0]["StatusCallback"]
+        assert callback.startswith(PUBLIC + "/webhooks/twilio/status?")
+        await eventually(lambda: _delivery_is(message, mid, "sent"))
+
+        # Twilio calls the public URL; we reach the hub directly with the same path and query
+        local = sms_hub.url + callback[len(PUBLIC):]
+        status = {"MessageSid": "SMx", "MessageStatus": "delivered", "AccountSid": SID}
+        async with http.post(local, data=status, headers=signed(status, callback)) as r:
+            assert r.status == 200
+        await eventually(lambda: _delivery_is(message, mid, "delivered"))
+        async with http.post(local, data={**status, "MessageStatus": "sent"}, headers=signed({**status, "MessageStatus": "sent"}, local)) as r:
+            assert r.status == 403  # signed for the wrong URL
+
+        failed = await reply("FAIL-21610 please")
+        m = await eventually(lambda: _delivery_is(message, failed, "failed"))
+        assert "opted out" in m["error"]
+
+
+async def _delivery_is(message: Any, mid: str, state: str) -> Any:
+    m = await message(mid)
+    return m if m and m["delivery"] == state else None

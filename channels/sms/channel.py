@@ -1,0 +1,68 @@
+"""SMS replies through the twilio library (async), pointed at TWILIO_API_BASE.
+
+Twilio's errors become SendResults at this edge: 429 and 5xx may be retried, anything else
+is final and its code is shown to the agent in words. Status callbacks come back to
+/webhooks/twilio/status with our message's ids in the (signed) URL."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from urllib.parse import urlencode
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from channels.base import Channel, OutboundReply, SendResult
+from hub.bus import Bus
+from hub.config import Settings
+from hub.domain import sms
+
+STATUS_PATH = "/webhooks/twilio/status"
+# The codes agents meet most, in words; others show Twilio's own message.
+ERRORS_IN_WORDS = {
+    21211: "the number is not a valid phone number",
+    21408: "sending to this country is not enabled for the account",
+    21610: "the customer has opted out (replied STOP) and Twilio blocks messages to them",
+    21614: "the number cannot receive SMS (not a mobile number)",
+    30003: "the handset is unreachable",
+    30005: "the number is unknown or no longer in service",
+    30006: "the number cannot receive SMS (landline or unreachable carrier)",
+    30007: "the carrier filtered the message",
+}
+
+
+class ChannelNotConfigured(ValueError):
+    pass
+
+
+class SmsChannel(Channel):
+    name: ClassVar[str] = "sms"
+    max_text: ClassVar[int] = sms.MAX_BODY
+
+    def __init__(self, settings: Settings, bus: Bus) -> None:
+        super().__init__(settings, bus)
+        if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number):
+            raise ChannelNotConfigured("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are all needed")
+        self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=AsyncTwilioHttpClient())
+        self.client.api.base_url = settings.twilio_api_base
+
+    def status_callback(self, reply: OutboundReply) -> str:
+        query = urlencode({"m": reply.message_id, "c": reply.conversation_id, "k": reply.contact_id})
+        return f"{self.settings.base_url}{STATUS_PATH}?{query}"
+
+    async def send(self, reply: OutboundReply) -> SendResult:
+        try:
+            message = await self.client.messages.create_async(
+                to=reply.address,
+                from_=self.settings.twilio_from_number,
+                body=reply.text,
+                status_callback=self.status_callback(reply),
+            )
+        except TwilioRestException as exc:
+            retryable = exc.status == 429 or exc.status >= 500
+            words = ERRORS_IN_WORDS.get(exc.code or 0, exc.msg)
+            return SendResult(ok=False, error=f"Twilio error {exc.code or exc.status}: {words}", retryable=retryable)
+        except (TwilioException, OSError) as exc:
+            return SendResult(ok=False, error=f"Twilio unreachable: {exc}", retryable=True)
+        return SendResult(ok=True, status="sent", provider_id=message.sid or "")

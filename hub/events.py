@@ -166,6 +166,22 @@ class MessageReceived(ConversationEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ContactOptedOut(ConversationEvent):
+    """The customer texted STOP (or a Persian equivalent) on this channel address."""
+
+    channel: str
+    address: str
+    keyword: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactOptedIn(ConversationEvent):
+    channel: str
+    address: str
+    keyword: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConversationAssigned(ConversationEvent):
     queue: str
     agent: str | None = None

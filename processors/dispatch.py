@@ -37,8 +37,33 @@ def outcome(event: ev.ReplyRequested, result: dict[str, Any], repeated: bool) ->
     return ev.DeliveryFailed(id=ev.derived_id("failed", event.id), error=result["error"], retryable=result["retryable"], **common)
 
 
-async def on_reply_requested(event: ev.Event) -> None:
-    if not isinstance(event, ev.ReplyRequested):
+# "channel:address" -> {"since": iso time, "keyword": what they sent}; on the contact's partition.
+opted_out = app.Table("dispatch-optouts", default=dict, partitions=conversations.partitions)
+
+
+def refusal(event: ev.ReplyRequested) -> str | None:
+    """Nothing goes to a number that opted out; the agent reads why."""
+    record = opted_out.get(f"{event.channel}:{event.address}")
+    if not record:
+        return None
+    return f"not sent: the customer opted out by sending {record['keyword']!r} at {record['since']}; they can send START to opt back in"
+
+
+async def on_conversation_event(event: ev.Event) -> None:
+    if isinstance(event, ev.ContactOptedOut):
+        opted_out[f"{event.channel}:{event.address}"] = {"since": event.at.isoformat(), "keyword": event.keyword}
+    elif isinstance(event, ev.ContactOptedIn):
+        opted_out.pop(f"{event.channel}:{event.address}", None)
+    elif isinstance(event, ev.ReplyRequested):
+        await on_reply_requested(event)
+
+
+async def on_reply_requested(event: ev.ReplyRequested) -> None:
+    why = refusal(event)
+    if why is not None:
+        common = {"contact_id": event.contact_id, "conversation_id": event.conversation_id, "message_id": event.id}
+        await send(conversations, event.contact_id, ev.DeliveryFailed(id=ev.derived_id("failed", event.id), error=why, **common))
+        log.info("reply refused: opted out", extra={"conversation_id": event.conversation_id, "message_id": event.id})
         return
     record = sends.get(event.id) or {}
     if record.get("state") == "done":
@@ -70,4 +95,4 @@ async def on_reply_requested(event: ev.Event) -> None:
 @app.agent(conversations, concurrency=1)
 async def dispatch(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        await guarded("dispatch", event, on_reply_requested, frozenset({"ReplyRequested"}))
+        await guarded("dispatch", event, on_conversation_event, frozenset({"ReplyRequested", "ContactOptedOut", "ContactOptedIn"}))

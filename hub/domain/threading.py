@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub.events import (
+    ContactOptedIn,
+    ContactOptedOut,
     ConversationOpened,
     ConversationReopened,
     ConversationResolved,
@@ -46,6 +48,11 @@ def on_inbound(state: State, msg: InboundMessageAccepted) -> tuple[State, list[E
             **common,
         )
     )
+    said = msg.meta.get("keyword")
+    if said in ("stop", "start"):
+        kind = ContactOptedOut if said == "stop" else ContactOptedIn
+        out.append(kind(id=derived_id("opt", said, msg.id), at=msg.at, contact_id=msg.contact_id, conversation_id=conversation_id,
+                        channel=msg.channel, address=msg.address, keyword=msg.text.strip()[:40]))
     return {**state, "open": conversation_id}, out
 
 

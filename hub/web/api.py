@@ -12,6 +12,7 @@ from hub import events as ev
 from hub import topics
 from hub.auth import authenticate, make_token
 from hub.bus import BrokerUnavailable
+from hub.domain import sms
 from hub.store.models import Conversation, Identity, User
 from hub.store.queries import BadCursor, get_conversation, list_conversations
 from hub.web.context import SESSION_COOKIE, hub_of, require
@@ -105,6 +106,12 @@ async def reply(request: web.Request) -> web.Response:
         ).first()
     if identity is None:
         raise ApiError(422, "no_identity", f"the customer has no {channel!r} address to reply to")
+    cost = None
+    if channel == "sms":
+        if len(text) > sms.MAX_BODY:
+            raise ApiError(413, "too_long", f"an SMS reply can be at most {sms.MAX_BODY} characters; this one has {len(text)}")
+        parts = sms.segments(text)
+        cost = {"encoding": parts.encoding, "segments": parts.count}
     client_id = data.get("id")
     event = ev.ReplyRequested(
         id=ev.derived_id("reply", conv.id, str(client_id)) if isinstance(client_id, str) and client_id else ev.new_id(),
@@ -119,7 +126,8 @@ async def reply(request: web.Request) -> web.Response:
     log.info("reply requested", extra={"conversation_id": conv.id, "channel": channel, "agent": user["username"], "message_id": event.id})
     return web.json_response(
         {"id": event.id, "conversation_id": conv.id, "direction": "out", "channel": channel, "text": text,
-         "author": user["username"], "at": event.at.isoformat(), "delivery": "queued", "error": None, "attachments": []},
+         "author": user["username"], "at": event.at.isoformat(), "delivery": "queued", "error": None, "attachments": [],
+         **({"sms": cost} if cost else {})},
         status=202,
     )
 

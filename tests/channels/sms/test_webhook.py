@@ -148,3 +148,44 @@ async def test_agent_reply_goes_out_through_twilio_and_status_callbacks_move_it(
 async def _delivery_is(message: Any, mid: str, state: str) -> Any:
     m = await message(mid)
     return m if m and m["delivery"] == state else None
+
+
+async def test_stop_blocks_replies_with_a_reason_and_start_restores(sms_hub: Hub, twilio_api: FakeTwilio) -> None:
+    sender = "+989127778899"
+    async with aiohttp.ClientSession() as http:
+        auth = await sms_hub.login(http)
+
+        async def text(sid: str, body: str) -> None:
+            params = form(sid, body, sender=sender)
+            async with http.post(f"{sms_hub.url}/webhooks/twilio/sms", data=params, headers=signed(params)) as r:
+                assert r.status == 200
+
+        await text("SM" + "4" * 32, "hello there")
+        conv = await eventually(lambda: sms_conversation(http, sms_hub, auth, "hello there"))
+
+        async def reply(body: str) -> str:
+            async with http.post(f"{sms_hub.url}/api/v1/conversations/{conv['id']}/replies", headers=auth, json={"text": body}) as r:
+                assert r.status == 202, await r.text()
+                return (await r.json())["id"]
+
+        async def message(mid: str) -> Any:
+            async with http.get(f"{sms_hub.url}/api/v1/conversations/{conv['id']}", headers=auth) as r:
+                return next((m for m in (await r.json())["messages"] if m["id"] == mid), None)
+
+        await text("SM" + "5" * 32, "لغو")
+        await eventually(lambda: sms_conversation(http, sms_hub, auth, "لغو"))
+        blocked = await reply("a promotion nobody asked for")
+        m = await eventually(lambda: _delivery_is(message, blocked, "failed"))
+        assert "opted out" in m["error"] and "لغو" in m["error"]
+        assert not [s for s in twilio_api.sent if s["Body"] == "a promotion nobody asked for"]
+
+        await text("SM" + "6" * 32, "START")
+        await eventually(lambda: sms_conversation(http, sms_hub, auth, "START"))
+        allowed = await reply("welcome back")
+        await eventually(lambda: _delivery_is(message, allowed, "sent"))
+        assert [s["To"] for s in twilio_api.sent if s["Body"] == "welcome back"] == [sender]
+
+        async with http.post(f"{sms_hub.url}/api/v1/conversations/{conv['id']}/replies", headers=auth, json={"text": "x" * 1601}) as r:
+            assert r.status == 413 and "1600" in (await r.json())["error"]["message"]
+        async with http.post(f"{sms_hub.url}/api/v1/conversations/{conv['id']}/replies", headers=auth, json={"text": "سلام " * 20}) as r:
+            assert (await r.json())["sms"] == {"encoding": "UCS-2", "segments": 2}

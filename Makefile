@@ -2,44 +2,48 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The tests read this; the machine's PostgreSQL (trust auth) by default.
 export HUB_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test bench clean system-deps services install
+.PHONY: .venv install system-deps services test run bench clean
+# apt-get in system-deps and in services must never run at the same time (dpkg lock).
+.NOTPARALLEL:
 
-$(VENV)/.installed: pyproject.toml
+# --- the virtual environment: (re)installed only when pyproject.toml changes -----------
+.venv: $(STAMP)
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-install: $(VENV)/.installed
-
-# Debian packages the tests drive: Chromium for the browser tests, dovecot as the IMAP server.
+# --- what the tests need from outside the venv -------------------------------------------
+# Debian packages: chromium + chromium-driver (browser tests), dovecot-imapd (IMAP tests).
+# Installed only when missing; one line per dependency: present / installed / MISSING.
 system-deps:
-	@missing=(); \
-	[ -x /usr/bin/chromium ] || missing+=(chromium); \
-	[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver); \
-	[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd); \
-	if [ $${#missing[@]} -eq 0 ]; then echo "system-deps: chromium, chromium-driver, dovecot-imapd present"; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "system-deps: installing $${missing[*]}"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $${missing[@]} >/dev/null \
-	    && echo "system-deps: installed $${missing[*]}" || echo "system-deps: MISSING $${missing[*]} (apt-get failed): the tests that need them will fail"; \
-	else echo "system-deps: MISSING $${missing[*]} (not root, no apt-get): the tests that need them will fail"; fi
+	@bash .ci/system-deps.sh
 
-# PostgreSQL at 127.0.0.1:5432 with database `test`: started or installed when absent.
+# PostgreSQL on 127.0.0.1:5432 with trust auth and a database `test`: started, or
+# installed, when it does not answer; a loud MISSING line (not a failure) when impossible.
 services:
-	@bash deploy/ensure-postgres.sh
+	@bash .ci/ensure-postgres.sh
 
-run: $(VENV)/.installed
-	exec $(VENV)/bin/contacthub run
-
-test: $(VENV)/.installed system-deps services
+# --- the commands of the README ----------------------------------------------------------
+test: .venv system-deps services
 	$(PY) -m pytest -rs -q $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed
+# exec: SIGINT/SIGTERM reach contacthub itself (make passes SIGTERM on to its child).
+run: .venv
+	exec $(VENV)/bin/contacthub run
+
+bench: .venv
 	$(PY) -m bench $(BENCH_ARGS)
 
+# var/ and caches; keeps .venv, bench/results and tests/artifacts.
 clean:
-	rm -rf var .pytest_cache bench/results
-	find . -name __pycache__ -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

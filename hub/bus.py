@@ -75,7 +75,7 @@ async def ensure_topics(settings: Settings, *, attempts: int = 50) -> None:
             await admin.start()
             existing = set(await admin.list_topics())
             wanted = [
-                NewTopic(t.name, getattr(settings, t.partitions_setting), 1)
+                NewTopic(t.name, getattr(settings, t.partitions_setting), settings.replication_factor)
                 for t in topics.ALL
                 if t.name not in existing
             ]

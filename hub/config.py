@@ -48,6 +48,7 @@ class Settings:
     secret_key: str = ""
     var_dir: Path = Path("var")
     partitions: int = 4
+    replication_factor: int = 1
     app_id: str = "contacthub"
     fetch_max_wait_ms: int = 10
     max_chat_text: int = 4096
@@ -118,6 +119,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     try:
         port = int(env.get("HUB_HTTP_PORT", "8080"))
         partitions = int(env.get("HUB_PARTITIONS", "4"))
+        replication = int(env.get("HUB_REPLICATION_FACTOR", "1"))
         fetch_wait = int(env.get("HUB_FETCH_MAX_WAIT_MS", "10"))
     except ValueError as exc:
         raise ConfigError(f"a numeric setting is not a number: {exc}") from exc
@@ -130,6 +132,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         secret_key=env.get("HUB_SECRET_KEY") or _secret(var_dir),
         var_dir=var_dir,
         partitions=partitions,
+        replication_factor=replication,
         app_id=env.get("HUB_APP_ID", "contacthub"),
         fetch_max_wait_ms=fetch_wait,
         queues=_queues(raw),
@@ -156,6 +159,8 @@ ENV_VARS: tuple[str, ...] = (
     "HUB_APP_ID",
     "HUB_FETCH_MAX_WAIT_MS",
     "HUB_LOG_LEVEL",
+    "HUB_FAUST_LOG_LEVEL",
+    "HUB_REPLICATION_FACTOR",
     "HUB_PHONE_REGION",
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",

@@ -29,7 +29,7 @@ app = faust.App(
     store="memory://",
     datadir=str(settings.var_dir / "faust"),
     topic_partitions=settings.partitions,
-    topic_replication_factor=1,
+    topic_replication_factor=settings.replication_factor,
     # Tansu and Kafka alike: a cold worker joins in ~5 s, one killed with SIGKILL is
     # replaced in ~13 s, instead of ~30 s and ~110 s with the defaults.
     broker_session_timeout=6.0,

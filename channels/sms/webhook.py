@@ -43,17 +43,25 @@ def media_of(form: dict[str, str]) -> list[dict[str, str]]:
     ]
 
 
-@routes.post(PATH)
-async def inbound_sms(request: web.Request) -> web.Response:
-    hub = hub_of(request)
-    settings = hub.settings
+async def signed_form(request: web.Request) -> dict[str, str]:
+    """The form, once X-Twilio-Signature matches the public URL Twilio called (path and
+    query included); 404 while the channel is off, 403 on a bad signature."""
+    settings = hub_of(request).settings
     if not settings.twilio_auth_token:
         raise ApiError(404, "channel_off", "the SMS channel is not configured")
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not RequestValidator(settings.twilio_auth_token).validate(settings.base_url + PATH, form, signature):
-        log.warning("sms webhook refused: bad signature", extra={"sid": form.get("MessageSid", "")[:64]})
+    if not signature or not RequestValidator(settings.twilio_auth_token).validate(settings.base_url + request.path_qs, form, signature):
+        log.warning("twilio webhook refused: bad signature", extra={"path": request.path, "sid": form.get("MessageSid", "")[:64]})
         raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match")
+    return form
+
+
+@routes.post(PATH)
+async def inbound_sms(request: web.Request) -> web.Response:
+    hub = hub_of(request)
+    settings = hub.settings
+    form = await signed_form(request)
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     if not sid or not form.get("From"):
         raise ApiError(400, "invalid", "MessageSid and From are required")
@@ -90,13 +98,7 @@ _FAILED = {"undelivered", "failed"}
 async def delivery_status(request: web.Request) -> web.Response:
     """Twilio's status callback -> MessageDelivered / DeliveryFailed for our message."""
     hub = hub_of(request)
-    settings = hub.settings
-    if not settings.twilio_auth_token:
-        raise ApiError(404, "channel_off", "the SMS channel is not configured")
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-    url = settings.base_url + request.path_qs
-    if not RequestValidator(settings.twilio_auth_token).validate(url, form, request.headers.get("X-Twilio-Signature", "")):
-        raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match")
+    form = await signed_form(request)
     ids = {k: request.query.get(k, "") for k in ("m", "c", "k")}
     status = form.get("MessageStatus", "")
     if not all(ids.values()) or not status:

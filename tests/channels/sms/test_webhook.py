@@ -115,14 +115,7 @@ async def test_agent_reply_goes_out_through_twilio_and_status_callbacks_move_it(
         auth = await sms_hub.login(http)
         conv = await eventually(lambda: sms_conversation(http, sms_hub, auth, "is my parcel coming?"))
 
-        async def reply(text: str) -> str:
-            async with http.post(f"{sms_hub.url}/api/v1/conversations/{conv['id']}/replies", headers=auth, json={"text": text}) as r:
-                assert r.status == 202, await r.text()
-                return (await r.json())["id"]
-
-        async def message(mid: str) -> Any:
-            async with http.get(f"{sms_hub.url}/api/v1/conversations/{conv['id']}", headers=auth) as r:
-                return next((m for m in (await r.json())["messages"] if m["id"] == mid), None)
+        reply, message = agent_of(http, sms_hub, auth, conv["id"])
 
         mid = await reply("It ships today, ممنون")
         sent = await eventually(lambda: asyncio.sleep(0, [s for s in twilio_api.sent if s["Body"] == "It ships today, ممنون"]))
@@ -145,6 +138,21 @@ async def test_agent_reply_goes_out_through_twilio_and_status_callbacks_move_it(
         assert "opted out" in m["error"]
 
 
+def agent_of(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], conv_id: str) -> tuple[Any, Any]:
+    """An agent's two moves on one conversation: reply, and read one message back."""
+
+    async def reply(body: str) -> str:
+        async with http.post(f"{hub.url}/api/v1/conversations/{conv_id}/replies", headers=auth, json={"text": body}) as r:
+            assert r.status == 202, await r.text()
+            return (await r.json())["id"]
+
+    async def message(mid: str) -> Any:
+        async with http.get(f"{hub.url}/api/v1/conversations/{conv_id}", headers=auth) as r:
+            return next((m for m in (await r.json())["messages"] if m["id"] == mid), None)
+
+    return reply, message
+
+
 async def _delivery_is(message: Any, mid: str, state: str) -> Any:
     m = await message(mid)
     return m if m and m["delivery"] == state else None
@@ -163,14 +171,7 @@ async def test_stop_blocks_replies_with_a_reason_and_start_restores(sms_hub: Hub
         await text("SM" + "4" * 32, "hello there")
         conv = await eventually(lambda: sms_conversation(http, sms_hub, auth, "hello there"))
 
-        async def reply(body: str) -> str:
-            async with http.post(f"{sms_hub.url}/api/v1/conversations/{conv['id']}/replies", headers=auth, json={"text": body}) as r:
-                assert r.status == 202, await r.text()
-                return (await r.json())["id"]
-
-        async def message(mid: str) -> Any:
-            async with http.get(f"{sms_hub.url}/api/v1/conversations/{conv['id']}", headers=auth) as r:
-                return next((m for m in (await r.json())["messages"] if m["id"] == mid), None)
+        reply, message = agent_of(http, sms_hub, auth, conv["id"])
 
         await text("SM" + "5" * 32, "لغو")
         await eventually(lambda: sms_conversation(http, sms_hub, auth, "لغو"))

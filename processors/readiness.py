@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from hub.events import utcnow
 from hub.store.db import insert_for
 from hub.store.models import WorkerHeartbeat
@@ -9,16 +11,22 @@ from processors import projector
 from processors.app import app, db, log, worker_id
 
 
+SETTLED_AFTER = 3.0  # a first join often takes two generations; ready once it settled
+_last_unsettled = [time.monotonic()]
+
+
 def holds_partitions() -> tuple[bool, int]:
     try:
         assigned = len(app.consumer.assignment())
     except Exception:  # noqa: BLE001 - consumer not started yet
         return False, 0
-    ready = assigned > 0 and bool(projector.assigned_partitions) and not app.rebalancing and not getattr(app, "in_recovery", False)
-    return ready, assigned
+    holding = assigned > 0 and bool(projector.assigned_partitions) and not app.rebalancing and not getattr(app, "in_recovery", False)
+    if not holding:
+        _last_unsettled[0] = time.monotonic()
+    return holding and time.monotonic() - _last_unsettled[0] >= SETTLED_AFTER, assigned
 
 
-@app.timer(1.0)
+@app.timer(0.5)
 async def heartbeat() -> None:
     ready, assigned = holds_partitions()
     values = {"id": worker_id, "ready": ready, "partitions": assigned, "heartbeat_at": utcnow()}

@@ -56,10 +56,12 @@ async def _insert_contacts_and_conversations(s: AsyncSession, events: Sequence[e
     names = {e.contact_id: e.name for e in people if e.name}
     for contact_id, name in names.items():
         await s.execute(update(Contact).where(Contact.id == contact_id, Contact.name != name).values(name=name))
+    # A message also creates its conversation if the opening event has not been seen:
+    # the read model never holds a message without its conversation.
     opened = [
         {"id": e.conversation_id, "contact_id": e.contact_id, "status": "open", "channel": e.channel, "subject": e.subject,
          "waiting_since": e.at, "last_message_at": e.at, "created_at": e.at}
-        for e in events if isinstance(e, ev.ConversationOpened)
+        for e in events if isinstance(e, (ev.ConversationOpened, ev.MessageReceived))
     ]
     if opened:
         await _insert_rows(s, Conversation, opened, ["id"])

@@ -26,6 +26,26 @@ async def db_scalar(hub: Hub, stmt: Any) -> Any:
         await engine.dispose()
 
 
+async def chat_once(hub: Hub, frame_id: str, text: str) -> None:
+    """A new customer sends one chat message and waits until the hub says it is durable."""
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{hub.url}/chat/ws")
+        await receive(ws, "hello")
+        await ws.send_json({"type": "message", "id": frame_id, "text": text})
+        await receive(ws, "ack")
+        await ws.close()
+
+
+async def count_reaches(hub: Hub, stmt: Any, n: int, timeout: float = 30.0) -> int:
+    """Polls a COUNT until it is at least n; returns it."""
+
+    async def check() -> Any:
+        got = await db_scalar(hub, stmt)
+        return got if got >= n else None
+
+    return await eventually(check, timeout=timeout, interval=0.5)
+
+
 async def test_same_frame_id_twice_is_acked_twice_and_stored_once(hub: Hub) -> None:
     async with aiohttp.ClientSession() as http:
         ws = await http.ws_connect(f"{hub.url}/chat/ws")
@@ -37,11 +57,7 @@ async def test_same_frame_id_twice_is_acked_twice_and_stored_once(hub: Hub) -> N
         await receive(ws, "ack")
         await ws.close()
 
-        async def both_stored() -> Any:
-            n = await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text.in_(["only once please", "a second, different message"])))
-            return n if n >= 2 else None
-
-        await eventually(both_stored)
+        await count_reaches(hub, select(func.count()).select_from(Message).where(Message.text.in_(["only once please", "a second, different message"])), 2)
         # the second message arrived after the duplicate, so the duplicate had its chance
         assert await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text == "only once please")) == 1
         ws = await http.ws_connect(f"{hub.url}/chat/ws?session={session}")
@@ -60,19 +76,9 @@ async def test_poison_event_goes_to_deadletter_and_the_stream_goes_on(hub: Hub) 
         await producer.send_and_wait("inbound.messages", b"\xff not json at all", key=b"poison")
     finally:
         await producer.stop()
-    async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(f"{hub.url}/chat/ws")
-        await receive(ws, "hello")
-        await ws.send_json({"type": "message", "id": "after-poison", "text": "still flowing after poison"})
-        await receive(ws, "ack")
-        await ws.close()
-
-    await eventually(lambda: db_scalar(hub, select(func.count()).select_from(Message).where(Message.text == "still flowing after poison")))
-    async def both_recorded() -> Any:
-        n = await db_scalar(hub, select(func.count()).select_from(DeadLetter).where(DeadLetter.source_topic == "inbound.messages"))
-        return n if n >= 2 else None
-
-    letters = await eventually(both_recorded)
+    await chat_once(hub, "after-poison", "still flowing after poison")
+    await count_reaches(hub, select(func.count()).select_from(Message).where(Message.text == "still flowing after poison"), 1)
+    letters = await count_reaches(hub, select(func.count()).select_from(DeadLetter).where(DeadLetter.source_topic == "inbound.messages"), 2)
     out = hub.cli("deadletter", "--json").stdout
     reasons = [d["reason"] for d in json.loads(out) if d["topic"] == "inbound.messages"]
     assert any("contact_id" in r for r in reasons), reasons  # the missing field is named
@@ -119,11 +125,7 @@ async def test_worker_killed_mid_stream_loses_and_duplicates_nothing(tmp_path: P
             await asyncio.gather(sending, kill_and_restart())
         assert len(accepted) == total
 
-        async def all_projected() -> Any:
-            n = await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text.like("kill-test message %")))
-            return n if n >= total else None
-
-        await eventually(all_projected, timeout=180, interval=1.0)
+        await count_reaches(hub, select(func.count()).select_from(Message).where(Message.text.like("kill-test message %")), total, timeout=180)
         await asyncio.sleep(3)  # let any late duplicate arrive before counting
         assert await db_scalar(hub, select(func.count()).select_from(Message).where(Message.text.like("kill-test message %"))) == total
         assert await db_scalar(hub, select(func.count(func.distinct(Message.text))).where(Message.text.like("kill-test message %"))) == total
@@ -135,13 +137,8 @@ async def test_worker_killed_mid_stream_loses_and_duplicates_nothing(tmp_path: P
 
 
 async def test_replay_rebuilds_the_read_model_from_the_log(hub: Hub) -> None:
-    async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(f"{hub.url}/chat/ws")
-        await receive(ws, "hello")
-        await ws.send_json({"type": "message", "id": "replay-1", "text": "remember me after a rebuild"})
-        await receive(ws, "ack")
-        await ws.close()
-    await eventually(lambda: db_scalar(hub, select(func.count()).select_from(Message).where(Message.text == "remember me after a rebuild")))
+    await chat_once(hub, "replay-1", "remember me after a rebuild")
+    await count_reaches(hub, select(func.count()).select_from(Message).where(Message.text == "remember me after a rebuild"), 1)
     before_messages = await db_scalar(hub, select(func.count()).select_from(Message))
     before_convs = await db_scalar(hub, select(func.count()).select_from(Conversation))
     engine = make_engine(hub.db_url)

@@ -9,10 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from hub import topics
 from hub.bus import Bus
 from hub.config import Settings
-from hub.events import InboundMessageAccepted
+from hub.domain.identity import contact_id_for, contact_id_for_phone, normalise_address
+from hub.events import ContactsMerged, InboundMessageAccepted, derived_id
+from hub.store.models import Identity
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,29 @@ class Channel(ABC):
 async def accept_inbound(bus: Bus, message: InboundMessageAccepted) -> None:
     """Durable once this returns: only then may the edge acknowledge its sender."""
     await bus.publish(topics.INBOUND, message.contact_id, message)
+
+
+async def resolve_contact(db: async_sessionmaker[AsyncSession], channel: str, address: str) -> str:
+    """The contact an identity belongs to: the one it was linked to (ContactsMerged, as
+    projected), else the one derived from the identity itself. Not cached, so a link made by
+    another process is followed at once; the lookup is one primary-key read."""
+    async with db() as s:
+        linked = await s.scalar(
+            select(Identity.contact_id).where(Identity.channel == channel, Identity.address == normalise_address(channel, address))
+        )
+    return linked or contact_id_for(channel, address)
+
+
+async def link_phone(bus: Bus, db: async_sessionmaker[AsyncSession], channel: str, address: str, e164: str) -> str:
+    """The customer gave their phone number on `channel`: from now on that identity is the
+    phone's contact (the one SMS uses). Publishes ContactsMerged when that changes who the
+    identity belongs to; returns the phone's contact id for the message that carried it."""
+    current = await resolve_contact(db, channel, address)
+    phone_contact = contact_id_for_phone(e164)
+    if current != phone_contact:
+        merged = ContactsMerged(
+            id=derived_id("merged", current, phone_contact), contact_id=phone_contact, merged_contact_id=current,
+            channel=channel, address=normalise_address(channel, address), phone=e164,
+        )
+        await bus.publish(topics.CONVERSATIONS, phone_contact, merged)
+    return phone_contact

@@ -59,6 +59,7 @@ class Settings:
     twilio_from_number: str = ""
     twilio_api_base: str = "https://api.twilio.com"
     phone_region: str = "IR"
+    media_max_bytes: int = 5 * 1024 * 1024
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -121,6 +122,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         partitions = int(env.get("HUB_PARTITIONS", "4"))
         replication = int(env.get("HUB_REPLICATION_FACTOR", "1"))
         fetch_wait = int(env.get("HUB_FETCH_MAX_WAIT_MS", "10"))
+        media_max = int(env.get("HUB_MEDIA_MAX_BYTES", str(5 * 1024 * 1024)))
     except ValueError as exc:
         raise ConfigError(f"a numeric setting is not a number: {exc}") from exc
     return Settings(
@@ -141,6 +143,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
         twilio_api_base=env.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
         phone_region=env.get("HUB_PHONE_REGION", "IR"),
+        media_max_bytes=media_max,
         raw=raw,
     )
 
@@ -162,6 +165,7 @@ ENV_VARS: tuple[str, ...] = (
     "HUB_FAUST_LOG_LEVEL",
     "HUB_REPLICATION_FACTOR",
     "HUB_PHONE_REGION",
+    "HUB_MEDIA_MAX_BYTES",
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER",

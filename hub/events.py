@@ -139,6 +139,20 @@ class InboundMessageAccepted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ContactsMerged(Event):
+    """A channel identity turned out to be a known customer (a Telegram user shared the phone
+    number an SMS customer writes from): `merged_contact_id`'s identities and conversations
+    now belong to `contact_id`, and the edge resolves that identity to `contact_id` from now on.
+    Keyed by the surviving contact."""
+
+    contact_id: str
+    merged_contact_id: str
+    channel: str
+    address: str
+    phone: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConversationEvent(Event):
     contact_id: str
     conversation_id: str

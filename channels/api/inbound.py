@@ -6,11 +6,11 @@ import logging
 
 from aiohttp import web
 
-from channels.base import accept_inbound
+from channels.base import accept_inbound, link_phone, resolve_contact
 from hub import events as ev
 from hub.auth import check_api_key
 from hub.bus import BrokerUnavailable
-from hub.domain.identity import contact_id_for
+from hub.domain.phone import NotAPhoneNumber, to_e164
 from hub.web.context import hub_of
 from hub.web.errors import ApiError, read_json, text_field
 
@@ -37,9 +37,20 @@ async def inbound(request: web.Request) -> web.Response:
     sender = text_field(data, "from", limit=320)
     text = text_field(data, "text", limit=hub.settings.max_chat_text)
     name = text_field(data, "name", limit=200, required=False)
+    phone = text_field(data, "phone", limit=40, required=False)
+    try:
+        if phone:
+            # A phone number makes this sender the same contact as that number's SMS customer.
+            contact_id = await link_phone(hub.bus, hub.db, "api", sender, to_e164(phone, hub.settings.phone_region))
+        else:
+            contact_id = await resolve_contact(hub.db, "api", sender)
+    except NotAPhoneNumber as exc:
+        raise ApiError(400, "invalid", f"`phone`: {exc}") from exc
+    except BrokerUnavailable as exc:
+        raise ApiError(503, "unavailable", "not stored; retry later") from exc
     message = ev.InboundMessageAccepted(
         id=ev.derived_id("api", integrator, provider_id),
-        contact_id=contact_id_for("api", sender),
+        contact_id=contact_id,
         channel="api",
         address=sender,
         name=name,

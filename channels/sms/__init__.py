@@ -1,2 +1,2 @@
-"""SMS over Twilio. Inbound webhook today; replies, status callbacks and MMS media are
-issue 3's remaining work."""
+"""SMS and MMS over Twilio: the inbound and status webhooks (webhook.py), replies through the
+twilio client (channel.py), and media fetched only from Twilio when an agent opens it (media.py)."""

@@ -31,7 +31,8 @@ routes = web.RouteTableDef()
 
 
 def media_of(form: dict[str, str]) -> list[dict[str, str]]:
-    """Recorded, not fetched: fetching (only from TWILIO_API_BASE's host) is still to come."""
+    """Recorded, not fetched: media.py fetches an item when an agent opens it, and only from
+    Twilio (Twilio's form does not say how big an item is; that is known once it is opened)."""
     try:
         count = min(int(form.get("NumMedia", "0") or 0), MAX_MEDIA)
     except ValueError:

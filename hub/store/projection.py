@@ -118,6 +118,9 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
             frames.append({"type": "message.updated", "conversation_id": e.conversation_id, "message_id": e.message_id})
             return e.conversation_id
         return None
+    if isinstance(e, ev.ContactsMerged):
+        await _merge_contacts(s, e)
+        return None
     changes: dict[str, Any] | None = None
     if isinstance(e, ev.ConversationAssigned):
         changes = {"queue": e.queue, "assignee": e.agent}
@@ -133,6 +136,17 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
         return None
     await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(**changes))  # type: ignore[attr-defined]
     return e.conversation_id  # type: ignore[attr-defined]
+
+
+async def _merge_contacts(s: AsyncSession, e: ev.ContactsMerged) -> None:
+    """The merged contact's identities and conversations move to the surviving one; the
+    identity that carried the link points there even if it was never seen before."""
+    await _insert_rows(s, Contact, [{"id": e.contact_id, "name": "", "created_at": e.at}], ["id"])
+    if e.merged_contact_id != e.contact_id:
+        await s.execute(update(Identity).where(Identity.contact_id == e.merged_contact_id).values(contact_id=e.contact_id))
+        await s.execute(update(Conversation).where(Conversation.contact_id == e.merged_contact_id).values(contact_id=e.contact_id))
+    await _insert_rows(s, Identity, [{"channel": e.channel, "address": e.address, "contact_id": e.contact_id}], ["channel", "address"])
+    await s.execute(update(Identity).where(Identity.channel == e.channel, Identity.address == e.address).values(contact_id=e.contact_id))
 
 
 _INSERTED = (ev.ConversationOpened, ev.MessageReceived, ev.ReplyRequested, ev.NoteAdded)

@@ -3,69 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Any, AsyncIterator
 
 import aiohttp
-import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from twilio.request_validator import RequestValidator
 
+from tests.channels.sms.conftest import PUBLIC, SID, agent_of, delivery_is, form, inbound_end_offsets, signed, sms_conversation
 from tests.channels.sms.fake_twilio import FakeTwilio
 from tests.support import Hub, eventually
-
-TOKEN = "test-auth-token"
-PUBLIC = "https://support.example.com"  # what Twilio calls; the hub sits behind a proxy
-
-
-SID = "AC" + "0" * 32
-
-
-@pytest.fixture(scope="module")
-async def twilio_api() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio(SID, TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture(scope="module")
-async def sms_hub(tmp_path_factory: pytest.TempPathFactory, twilio_api: FakeTwilio) -> AsyncIterator[Hub]:
-    env = {"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_BASE": twilio_api.url, "HUB_PUBLIC_URL": PUBLIC}
-    h = Hub(Path(tmp_path_factory.mktemp("sms")), extra_env=env)
-    try:
-        await h.start()
-        yield h
-    finally:
-        h.stop()
-
-
-def form(sid: str, body: str, sender: str = "+989121234567") -> dict[str, str]:
-    return {"MessageSid": sid, "AccountSid": SID, "From": sender, "To": "+15005550006", "Body": body, "NumMedia": "0"}
-
-
-def signed(params: dict[str, str], url: str = PUBLIC + "/webhooks/twilio/sms") -> dict[str, str]:
-    return {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(url, params)}
-
-
-async def inbound_end_offsets(hub: Hub) -> int:
-    c = AIOKafkaConsumer(bootstrap_servers=hub.broker.bootstrap, group_id=None)
-    await c.start()
-    try:
-        return sum((await c.end_offsets([TopicPartition("inbound.messages", p) for p in range(4)])).values())
-    finally:
-        await c.stop()
-
-
-async def sms_conversation(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], text: str) -> Any:
-    async with http.get(f"{hub.url}/api/v1/conversations?channel=sms", headers=auth) as r:
-        convs = (await r.json())["conversations"]
-    for c in convs:
-        async with http.get(f"{hub.url}/api/v1/conversations/{c['id']}", headers=auth) as r:
-            detail = await r.json()
-        if any(m["text"] == text for m in detail["messages"]):
-            return detail
-    return None
 
 
 async def test_signed_sms_opens_a_conversation_once_however_often_twilio_retries(sms_hub: Hub) -> None:
@@ -122,40 +65,20 @@ async def test_agent_reply_goes_out_through_twilio_and_status_callbacks_move_it(
         assert (sent[0]["To"], sent[0]["From"]) == ("+989351112233", "+15005550006")
         callback = sent[0]["StatusCallback"]
         assert callback.startswith(PUBLIC + "/webhooks/twilio/status?")
-        await eventually(lambda: _delivery_is(message, mid, "sent"))
+        await eventually(lambda: delivery_is(message, mid, "sent"))
 
         # Twilio calls the public URL; we reach the hub directly with the same path and query
         local = sms_hub.url + callback[len(PUBLIC):]
         status = {"MessageSid": "SMx", "MessageStatus": "delivered", "AccountSid": SID}
         async with http.post(local, data=status, headers=signed(status, callback)) as r:
             assert r.status == 200
-        await eventually(lambda: _delivery_is(message, mid, "delivered"))
+        await eventually(lambda: delivery_is(message, mid, "delivered"))
         async with http.post(local, data={**status, "MessageStatus": "sent"}, headers=signed({**status, "MessageStatus": "sent"}, local)) as r:
             assert r.status == 403  # signed for the wrong URL
 
         failed = await reply("FAIL-21610 please")
-        m = await eventually(lambda: _delivery_is(message, failed, "failed"))
+        m = await eventually(lambda: delivery_is(message, failed, "failed"))
         assert "opted out" in m["error"]
-
-
-def agent_of(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], conv_id: str) -> tuple[Any, Any]:
-    """An agent's two moves on one conversation: reply, and read one message back."""
-
-    async def reply(body: str) -> str:
-        async with http.post(f"{hub.url}/api/v1/conversations/{conv_id}/replies", headers=auth, json={"text": body}) as r:
-            assert r.status == 202, await r.text()
-            return (await r.json())["id"]
-
-    async def message(mid: str) -> Any:
-        async with http.get(f"{hub.url}/api/v1/conversations/{conv_id}", headers=auth) as r:
-            return next((m for m in (await r.json())["messages"] if m["id"] == mid), None)
-
-    return reply, message
-
-
-async def _delivery_is(message: Any, mid: str, state: str) -> Any:
-    m = await message(mid)
-    return m if m and m["delivery"] == state else None
 
 
 async def test_stop_blocks_replies_with_a_reason_and_start_restores(sms_hub: Hub, twilio_api: FakeTwilio) -> None:
@@ -176,17 +99,59 @@ async def test_stop_blocks_replies_with_a_reason_and_start_restores(sms_hub: Hub
         await text("SM" + "5" * 32, "لغو")
         await eventually(lambda: sms_conversation(http, sms_hub, auth, "لغو"))
         blocked = await reply("a promotion nobody asked for")
-        m = await eventually(lambda: _delivery_is(message, blocked, "failed"))
+        m = await eventually(lambda: delivery_is(message, blocked, "failed"))
         assert "opted out" in m["error"] and "لغو" in m["error"]
         assert not [s for s in twilio_api.sent if s["Body"] == "a promotion nobody asked for"]
 
         await text("SM" + "6" * 32, "START")
         await eventually(lambda: sms_conversation(http, sms_hub, auth, "START"))
         allowed = await reply("welcome back")
-        await eventually(lambda: _delivery_is(message, allowed, "sent"))
+        await eventually(lambda: delivery_is(message, allowed, "sent"))
         assert [s["To"] for s in twilio_api.sent if s["Body"] == "welcome back"] == [sender]
 
         async with http.post(f"{sms_hub.url}/api/v1/conversations/{conv['id']}/replies", headers=auth, json={"text": "x" * 1601}) as r:
             assert r.status == 413 and "1600" in (await r.json())["error"]["message"]
         async with http.post(f"{sms_hub.url}/api/v1/conversations/{conv['id']}/replies", headers=auth, json={"text": "سلام " * 20}) as r:
             assert (await r.json())["sms"] == {"encoding": "UCS-2", "segments": 2}
+
+
+async def test_twilio_429_and_5xx_are_retried_then_reported(sms_hub: Hub, twilio_api: FakeTwilio) -> None:
+    async with aiohttp.ClientSession() as http:
+        auth = await sms_hub.login(http)
+        params = form("SM" + "7" * 32, "is anyone there?", sender="+989123334455")
+        async with http.post(f"{sms_hub.url}/webhooks/twilio/sms", data=params, headers=signed(params)) as r:
+            assert r.status == 200
+        conv = await eventually(lambda: sms_conversation(http, sms_hub, auth, "is anyone there?"))
+        reply, message = agent_of(http, sms_hub, auth, conv["id"])
+
+        busy = await reply("RATE-429 yes, we are here x2")
+        await eventually(lambda: delivery_is(message, busy, "sent"))
+        assert twilio_api.attempts.count("RATE-429 yes, we are here x2") == 3  # refused twice, then sent
+        assert [s["To"] for s in twilio_api.sent if s["Body"] == "RATE-429 yes, we are here x2"] == ["+989123334455"]
+
+        down = await reply("FAIL-503 this will not go")
+        m = await eventually(lambda: delivery_is(message, down, "failed"), timeout=60)
+        assert "20500" in m["error"] or "503" in m["error"]
+        assert twilio_api.attempts.count("FAIL-503 this will not go") == 6  # the first try and five retries
+
+
+async def test_a_phone_number_given_on_another_channel_is_the_same_contact(sms_hub: Hub) -> None:
+    """E.164: an integrator's customer who gives '۰۹۱۲ ۴۴۴ ۵۵۶۶' is the SMS customer +989124445566."""
+    key = sms_hub.cli("apikeys", "add", "shop").stdout.strip().split()[-1]
+    async with aiohttp.ClientSession() as http:
+        auth = await sms_hub.login(http)
+        body = {"id": "order-note-1", "from": "shop-user-77", "name": "Sara", "text": "my order from the shop", "phone": "۰۹۱۲ ۴۴۴ ۵۵۶۶"}
+        async with http.post(f"{sms_hub.url}/api/v1/inbound", json=body, headers={"X-Api-Key": key}) as r:
+            assert r.status == 202, await r.text()
+        params = form("SM" + "8" * 32, "texting about the same order", sender="+989124445566")
+        async with http.post(f"{sms_hub.url}/webhooks/twilio/sms", data=params, headers=signed(params)) as r:
+            assert r.status == 200
+        by_sms = await eventually(lambda: sms_conversation(http, sms_hub, auth, "texting about the same order"))
+        texts = [m["text"] for m in by_sms["messages"]]
+        assert "my order from the shop" in texts  # one contact, so one open conversation
+        identities = {(i["channel"], i["address"]) for i in by_sms["contact"]["identities"]}
+        assert {("api", "shop-user-77"), ("sms", "+989124445566")} <= identities
+
+        bad = {**body, "id": "order-note-2", "phone": "not a number"}
+        async with http.post(f"{sms_hub.url}/api/v1/inbound", json=bad, headers={"X-Api-Key": key}) as r:
+            assert r.status == 400 and "phone" in (await r.json())["error"]["message"]

@@ -1,0 +1,179 @@
+"""MMS media: fetched only when an agent opens it, and only from where Twilio keeps it.
+
+A MediaUrl arrives in a webhook form; anyone who can reach the webhook could put any URL
+there (another help desk's Twilio webhook was used to make the server fetch internal URLs).
+So a URL is fetched only when it has the scheme, host and port of TWILIO_API_BASE and a path
+under the account (`/2010-04-01/Accounts/<sid>/`), with the account's credentials. Twilio
+answers media requests with a redirect to its storage; a redirect is followed only to https
+on a host whose every address is public (never loopback, private, link-local or reserved),
+and the connection is made to an address that passed that check (no DNS rebinding), without
+the credentials. The body is capped at HUB_MEDIA_MAX_BYTES."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+from aiohttp import web
+
+from hub.config import Settings
+from hub.store.models import Message
+from hub.web.context import hub_of, require
+from hub.web.errors import ApiError
+
+log = logging.getLogger("hub.sms.media")
+MAX_REDIRECTS = 3
+routes = web.RouteTableDef()
+
+
+class UnsafeMedia(ValueError):
+    """The URL is not one the hub may fetch; the message says why."""
+
+
+class MediaTooLarge(ValueError):
+    pass
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_twilio_url(url: str, api_base: str, account_sid: str) -> str:
+    """The URL itself, when it is a media URL of this account on TWILIO_API_BASE."""
+    want, got = urlsplit(api_base), urlsplit(url)
+    if (got.scheme, got.hostname, got.port or _default_port(got.scheme)) != (want.scheme, want.hostname, want.port or _default_port(want.scheme)):
+        raise UnsafeMedia(f"media URL is not on {want.scheme}://{want.netloc}")
+    if got.username or got.password:
+        raise UnsafeMedia("media URL carries credentials")
+    if not got.path.startswith(f"/2010-04-01/Accounts/{account_sid}/"):
+        raise UnsafeMedia("media URL is not under this Twilio account")
+    return url
+
+
+def check_redirect(url: str) -> str:
+    """A redirect target is acceptable only on https; its addresses are checked on connect."""
+    got = urlsplit(url)
+    if got.scheme != "https" or not got.hostname:
+        raise UnsafeMedia(f"redirect to a non-https URL refused ({got.scheme or 'no scheme'})")
+    try:
+        literal = ipaddress.ip_address(got.hostname)
+    except ValueError:
+        return url
+    if not is_public(str(literal)):
+        raise UnsafeMedia(f"redirect to a non-public address refused ({literal})")
+    return url
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """Resolves like aiohttp does, then refuses the host unless every address is public, so a
+    name that points inside (or is re-pointed there after a check) is never connected to."""
+
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        bad = [r["host"] for r in found if not is_public(r["host"])]
+        if bad or not found:
+            raise UnsafeMedia(f"{host} resolves to a non-public address ({', '.join(bad) or 'none'})")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+@dataclass(frozen=True)
+class Media:
+    content_type: str
+    body: bytes
+
+
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    if response.content_length is not None and response.content_length > cap:
+        raise MediaTooLarge(f"media is {response.content_length} bytes, over the {cap}-byte limit")
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > cap:
+            raise MediaTooLarge(f"media is over the {cap}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def fetch_media(settings: Settings, url: str) -> Media:
+    """The media behind a Twilio MediaUrl, under every rule in this module's docstring."""
+    check_twilio_url(url, settings.twilio_api_base, settings.twilio_account_sid)
+    timeout = aiohttp.ClientTimeout(total=30)
+    auth = aiohttp.BasicAuth(settings.twilio_account_sid, settings.twilio_auth_token)
+    async with aiohttp.ClientSession(timeout=timeout) as twilio:
+        async with twilio.get(url, auth=auth, allow_redirects=False) as first:
+            if first.status not in (301, 302, 303, 307, 308):
+                return await _answer(first, settings.media_max_bytes)
+            location = first.headers.get("Location", "")
+    # Outside Twilio's API: public https only, no credentials, at most a few hops.
+    connector = aiohttp.TCPConnector(resolver=PublicOnlyResolver())
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as storage:
+        target = urljoin(url, location)
+        for _ in range(MAX_REDIRECTS):
+            check_redirect(target)
+            async with storage.get(target, allow_redirects=False) as hop:
+                if hop.status not in (301, 302, 303, 307, 308):
+                    return await _answer(hop, settings.media_max_bytes)
+                target = urljoin(target, hop.headers.get("Location", ""))
+    raise UnsafeMedia(f"more than {MAX_REDIRECTS} redirects")
+
+
+async def _answer(response: aiohttp.ClientResponse, cap: int) -> Media:
+    if response.status != 200:
+        raise UnsafeMedia(f"Twilio answered {response.status} for the media")
+    body = await _read_capped(response, cap)
+    return Media(content_type=response.headers.get("Content-Type", "application/octet-stream").split(";")[0], body=body)
+
+
+_SHOWN_INLINE = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
+
+
+@routes.get("/api/v1/messages/{message_id}/attachments/{index}")
+async def open_attachment(request: web.Request) -> web.Response:
+    """An agent opens an SMS/MMS attachment: fetched now, under the rules above."""
+    require(request)
+    hub = hub_of(request)
+    async with hub.db() as s:
+        message = await s.get(Message, request.match_info["message_id"])
+    try:
+        item: dict[str, Any] = (message.attachments or [])[int(request.match_info["index"])] if message else {}
+    except (ValueError, IndexError):
+        item = {}
+    if not message or message.channel != "sms" or not item.get("url"):
+        raise ApiError(404, "not_found", "no such SMS attachment")
+    try:
+        media = await fetch_media(hub.settings, item["url"])
+    except UnsafeMedia as exc:
+        log.warning("media fetch refused", extra={"conversation_id": message.conversation_id, "message_id": message.id, "reason": str(exc)})
+        raise ApiError(422, "unsafe_media", f"not fetched: {exc}") from exc
+    except MediaTooLarge as exc:
+        raise ApiError(413, "too_large", str(exc)) from exc
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise ApiError(502, "media_unavailable", f"Twilio's media could not be fetched: {type(exc).__name__}") from exc
+    inline = media.content_type.startswith(_SHOWN_INLINE)
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        # Served from our origin: whatever the file is, it must not run as a page of ours.
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Content-Disposition": "inline" if inline else "attachment",
+    }
+    return web.Response(body=media.body, content_type=media.content_type if inline else "application/octet-stream", headers=headers)

@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 
 from bench.baseline import Baseline
-from bench.hubload import LiveSocket, hub_run
+from bench.hubload import LiveSocket, api_request, hub_run, sms_request
 from tests.support import Hub
 
 RESULTS = Path(__file__).parent / "results"
@@ -65,7 +65,12 @@ def ratio(a: float, b: float) -> float:
     return a / b if b and math.isfinite(a) and math.isfinite(b) else math.nan
 
 
-async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]], rss: dict[str, float]) -> None:
+# The SMS channel is on during the bench so its webhook can be measured; nothing is sent.
+SMS_ENV = {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-token", "TWILIO_FROM_NUMBER": "+15005550006",
+           "HUB_PUBLIC_URL": "https://bench.example.com"}
+
+
+async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]]) -> None:
     rates = args.rates
     t = time.perf_counter()
     await hub.start()
@@ -79,10 +84,10 @@ async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]]
     try:
         await baseline.start()
         # Warm-up: connections, key cache, the first contacts and conversations.
-        await hub_run(hub.url, key, live, 50, 2, drain=15)
+        await hub_run(hub.url, api_request(key), live, 50, 2, drain=15)
         await live.settle()
         for rate in rates:
-            h = await hub_run(hub.url, key, live, rate, args.seconds, drain=args.drain)
+            h = await hub_run(hub.url, api_request(key), live, rate, args.seconds, drain=args.drain)
             settled = await live.settle(timeout=args.settle)
             missing = h.pop("missing_tokens")
             h["late"] = sum(1 for tok in missing if tok in live.seen)  # arrived after the drain, before settling
@@ -95,6 +100,14 @@ async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]]
                 f"| baseline {b['msg_per_s']:.0f} msg/s, p50 {b['p50_ms']:.1f} ms, p99 {b['p99_ms']:.1f} ms, lost {b['lost']}, errors {b['errors']}",
                 flush=True,
             )
+        if args.sms_rate:
+            sms = sms_request(SMS_ENV["HUB_PUBLIC_URL"], SMS_ENV["TWILIO_ACCOUNT_SID"], SMS_ENV["TWILIO_AUTH_TOKEN"])
+            h = await hub_run(hub.url, sms, live, args.sms_rate, args.seconds, drain=args.drain)
+            await live.settle(timeout=args.settle)
+            h.pop("missing_tokens")
+            sms_rows.append({"rate": args.sms_rate, "hub": h})
+            print(f"sms webhook at {args.sms_rate}/s: {h['accepted']}/{h['started']} answered 200 (p99 {h['post_p99_ms']:.0f} ms), "
+                  f"webhook -> agent queue p50 {h['p50_ms']:.0f} ms, p99 {h['p99_ms']:.0f} ms, lost {h['lost']}, errors {h['errors']}", flush=True)
         rss["live_socket_disconnects"] = live.disconnects
     finally:
         await baseline.stop()
@@ -105,7 +118,7 @@ async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]]
             rss["broker"] = peak_rss_mb(hub.broker.process.pid)
 
 
-def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss: dict[str, float]) -> None:
+def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]]) -> None:
     print()
     print(f"database {args.database}; {args.seconds:g} s per rate; {os.cpu_count()} CPUs shared by bench, broker, worker, web")
     print("hub = POST /api/v1/inbound -> message.created on the agent live socket (202 p99: time to the POST's answer);")
@@ -121,6 +134,10 @@ def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss:
             f"{h['lost']:>5} {h['errors']:>4} | {b['msg_per_s']:>9.0f} {b['p50_ms']:>7.1f} {b['p99_ms']:>7.1f} {b['lost']:>4} | "
             f"{ratio(h['msg_per_s'], b['msg_per_s']):>12.2f} {ratio(h['p99_ms'], b['p99_ms']):>11.1f}"
         )
+    for r in sms_rows:
+        h = r["hub"]
+        print(f"sms webhook -> agent queue at {r['rate']}/s offered: {h['msg_per_s']:.0f} msg/s, 200 answer p50 {h['post_p50_ms']:.1f} / p99 {h['post_p99_ms']:.1f} ms, "
+              f"to the queue p50 {h['p50_ms']:.1f} / p90 {h['p90_ms']:.1f} / p99 {h['p99_ms']:.1f} / max {h['max_ms']:.1f} ms, lost {h['lost']}, errors {h['errors']}")
     lags = [f"{r['rate']}: hub {r['hub']['send_lag_max_ms']:.0f}, raw {r['baseline']['send_lag_max_ms']:.0f}" for r in rows]
     if lags:
         print("client send lag, max ms (bench falling behind its schedule): " + "; ".join(lags))
@@ -138,12 +155,13 @@ async def main(args: argparse.Namespace) -> int:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     print(f"temp dir: {tmp}", flush=True)
-    hub = Hub(tmp, args.database)
+    hub = Hub(tmp, args.database, extra_env=SMS_ENV)
     rows: list[dict[str, Any]] = []
+    sms_rows: list[dict[str, Any]] = []
     rss: dict[str, float] = {}
     failed = False
     try:
-        await measure(args, hub, rows, rss)
+        await measure(args, hub, rows, rss, sms_rows)
     except asyncio.CancelledError:
         failed = True
         print("interrupted; stopping the hub", file=sys.stderr, flush=True)
@@ -152,11 +170,11 @@ async def main(args: argparse.Namespace) -> int:
         traceback.print_exc()
     finally:
         hub.stop()  # blocking on purpose: it must run even when the task is being cancelled
-    report(args, tmp, rows, rss)
+    report(args, tmp, rows, rss, sms_rows)
     if args.json:
         RESULTS.mkdir(exist_ok=True)
         out = {"database": args.database, "seconds": args.seconds, "cpus": os.cpu_count(), "temp_dir": str(tmp),
-               "rows": rows, "peak_rss_mb": {**rss, "bench": peak_rss_mb("self")}, "failed": failed}
+               "rows": rows, "sms_webhook": sms_rows, "peak_rss_mb": {**rss, "bench": peak_rss_mb("self")}, "failed": failed}
         (RESULTS / "latest.json").write_text(json.dumps(no_nan(out), indent=1))
     return 1 if failed else 0
 
@@ -168,5 +186,6 @@ if __name__ == "__main__":
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--drain", type=float, default=15, help="seconds to wait for pushes after the last answer")
     parser.add_argument("--settle", type=float, default=20, help="at most this long for the hub to go quiet between rates")
+    parser.add_argument("--sms-rate", type=int, default=100, help="offered rate of signed Twilio webhooks after the API rates (0: skip)")
     parser.add_argument("--no-json", dest="json", action="store_false", help="do not write bench/results/latest.json")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -1,4 +1,5 @@
-"""Hub end to end: POST /api/v1/inbound -> `message.created` on the agent live socket."""
+"""Hub end to end: a customer's message posted to the hub (the API channel, or Twilio's SMS
+webhook) -> `message.created` on the agent live socket."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import re
 import time
 import uuid
 from collections import Counter
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
+from twilio.request_validator import RequestValidator
 
 from bench.load import open_loop, wait_until
 from bench.stats import pct, summarise
@@ -85,7 +87,35 @@ class LiveSocket:
         return time.perf_counter() - t0
 
 
-async def hub_run(url: str, key: str, live: LiveSocket, rate: int, seconds: float, drain: float, http_timeout: float = 30) -> dict[str, Any]:
+# What one message is on the wire: (path, aiohttp request kwargs) for message i and its token.
+Request = Callable[[int, str], tuple[str, dict[str, Any]]]
+
+
+def api_request(key: str) -> Request:
+    def build(i: int, token: str) -> tuple[str, dict[str, Any]]:
+        body = {"id": f"bench-{token}", "from": f"bench-user-{i % SENDERS}", "name": f"Bench User {i % SENDERS}",
+                "text": f"Hello, I need help with order {i}. bench:{token}"}
+        return "/api/v1/inbound", {"json": body, "headers": {"X-Api-Key": key}}
+
+    return build
+
+
+def sms_request(public_url: str, account_sid: str, auth_token: str) -> Request:
+    """Twilio's inbound SMS webhook, signed as Twilio signs it (the form's order as Twilio sends it)."""
+    validator = RequestValidator(auth_token)
+    path = "/webhooks/twilio/sms"
+
+    def build(i: int, token: str) -> tuple[str, dict[str, Any]]:
+        form = {"MessageSid": f"SM{uuid.uuid5(uuid.NAMESPACE_URL, token).hex}", "AccountSid": account_sid,
+                "From": f"+98912{1000000 + i % SENDERS}", "To": "+15005550006", "NumMedia": "0",
+                "Body": f"Salam, order {i}? bench:{token}"}
+        signature = validator.compute_signature(public_url + path, form)
+        return path, {"data": form, "headers": {"X-Twilio-Signature": signature}}
+
+    return build
+
+
+async def hub_run(url: str, request: Request, live: LiveSocket, rate: int, seconds: float, drain: float, http_timeout: float = 30) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     started: dict[str, float] = {}
     accepted: set[str] = set()
@@ -99,16 +129,15 @@ async def hub_run(url: str, key: str, live: LiveSocket, rate: int, seconds: floa
 
         async def send(i: int) -> None:
             token = f"{run}-{i}"
-            body = {"id": f"bench-{token}", "from": f"bench-user-{i % SENDERS}", "name": f"Bench User {i % SENDERS}",
-                    "text": f"Hello, I need help with order {i}. bench:{token}"}
+            path, kwargs = request(i, token)
             t0 = time.perf_counter()
             if not first:
                 first.append(t0)
             started[token] = t0
             try:
-                async with http.post(f"{url}/api/v1/inbound", json=body, headers={"X-Api-Key": key}) as r:
+                async with http.post(f"{url}{path}", **kwargs) as r:
                     await r.read()
-                    if r.status == 202:
+                    if r.status in (200, 202):
                         accepted.add(token)
                         answer_ms.append((time.perf_counter() - t0) * 1000)
                     else:

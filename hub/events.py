@@ -258,6 +258,69 @@ class ConversationMarkedPending(ConversationEvent):
     by: str = ""
 
 
+# --- SLA clocks and complaints (conversation.events) -----------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintDetected(ConversationEvent):
+    """The conversation is a complaint: from its text, the customer's explicit choice
+    (e.g. /complaint) or an agent marking it. `source`: text | explicit | agent."""
+
+    reason: str
+    source: str = "text"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaWarning(ConversationEvent):
+    clock: str  # first_response | next_response | resolution
+    policy: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaBreached(ConversationEvent):
+    clock: str
+    policy: str
+    due_at: datetime
+    overdue: float = 0.0  # seconds past due_at when it was noticed
+
+
+# --- escalations (conversation.events) ------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Escalated(ConversationEvent):
+    """A level of an escalation ladder fired; `notify` names who must hear of it
+    ("role:lead", "user:NAME"). The id is derived from conversation, ladder and level."""
+
+    ladder: str
+    level: int
+    reason: str
+    notify: list = field(default_factory=list)
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalationNotified(ConversationEvent):
+    """One person was told (or could not be told) of an escalation on one of their contacts."""
+
+    escalation_id: str
+    user: str
+    channel: str
+    ok: bool
+    error: str = ""
+    repeated: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalationAcknowledged(ConversationEvent):
+    """A lead or manager took note; the ladder stops climbing. Empty `ladder`: all of them."""
+
+    escalation_id: str
+    ladder: str = ""
+    by: str
+
+
 # --- routing (keyed by queue: one writer per queue) -------------------------------------
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from channels import registry
 from channels.base import OutboundReply
-from channels.delivery import deliver
 from hub import events as ev
 from processors.app import app, bus, settings
 from processors.base import guarded, send
+from processors.sends import send_once
 from processors.topics import conversations
 
 log = logging.getLogger("hub.dispatch")
@@ -65,13 +65,6 @@ async def on_reply_requested(event: ev.ReplyRequested) -> None:
         await send(conversations, event.contact_id, ev.DeliveryFailed(id=ev.derived_id("failed", event.id), error=why, **common))
         log.info("reply refused: opted out", extra={"conversation_id": event.conversation_id, "message_id": event.id})
         return
-    record = sends.get(event.id) or {}
-    if record.get("state") == "done":
-        # Already sent; the outcome may not have reached the broker before a crash.
-        await send(conversations, event.contact_id, outcome(event, record["result"], record.get("repeated", False)))
-        return
-    repeated = record.get("state") == "started"
-    sends[event.id] = {"state": "started"}
     reply = OutboundReply(
         message_id=event.id,
         conversation_id=event.conversation_id,
@@ -82,13 +75,12 @@ async def on_reply_requested(event: ev.ReplyRequested) -> None:
         author=event.author,
         at=event.at,
     )
-    r = await deliver(channel_for(reply.channel), reply)
-    result = {"ok": r.ok, "status": r.status, "provider_id": r.provider_id, "error": r.error, "retryable": r.retryable}
-    sends[event.id] = {"state": "done", "result": result, "repeated": repeated}
+    # Already sent: the outcome is published again (it may not have reached the broker).
+    result, repeated = await send_once(sends, event.id, channel_for(reply.channel), reply)
     await send(conversations, event.contact_id, outcome(event, result, repeated))
     log.info(
-        "reply dispatched" if r.ok else "reply failed",
-        extra={"conversation_id": event.conversation_id, "channel": event.channel, "message_id": event.id, "error": r.error, "repeated": repeated},
+        "reply dispatched" if result["ok"] else "reply failed",
+        extra={"conversation_id": event.conversation_id, "channel": event.channel, "message_id": event.id, "error": result["error"], "repeated": repeated},
     )
 
 

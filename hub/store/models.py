@@ -61,6 +61,23 @@ class Message(Base):
     __table_args__ = (Index("ix_messages_conversation_at", "conversation_id", "at"),)
 
 
+class Escalation(Base):
+    """One fired level of an escalation ladder, who was told, and who acknowledged it."""
+
+    __tablename__ = "escalations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    contact_id: Mapped[str] = mapped_column(String(64))
+    ladder: Mapped[str] = mapped_column(String(100))
+    level: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    notify: Mapped[list] = mapped_column(JSON, default=list)
+    notified: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class User(Base):
     __tablename__ = "users"
     username: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import events as ev
 from hub.store.db import insert_for, insert_ignore
-from hub.store.models import Contact, Conversation, DeadLetter, Identity, Message
+from hub.store.models import Contact, Conversation, DeadLetter, Escalation, Identity, Message
 from hub.store.queries import conversation_views
-from hub.store.views import iso, message_view
+from hub.store.views import escalation_view, iso, message_view
 
 # Delivery only moves forward: a late "sent" callback must not undo "delivered".
 _DELIVERY_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 3}
@@ -121,6 +121,9 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
     if isinstance(e, ev.ContactsMerged):
         await _merge_contacts(s, e)
         return None
+    if isinstance(e, (ev.Escalated, ev.EscalationNotified, ev.EscalationAcknowledged)):
+        await _apply_escalation(s, e, frames)
+        return None
     changes: dict[str, Any] | None = None
     if isinstance(e, ev.ConversationAssigned):
         changes = {"queue": e.queue, "assignee": e.agent}
@@ -136,6 +139,25 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
         return None
     await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(**changes))  # type: ignore[attr-defined]
     return e.conversation_id  # type: ignore[attr-defined]
+
+
+async def _apply_escalation(s: AsyncSession, e: ev.Event, frames: list[dict[str, Any]]) -> None:
+    if isinstance(e, ev.Escalated):
+        row = {"id": e.id, "conversation_id": e.conversation_id, "contact_id": e.contact_id, "ladder": e.ladder, "level": e.level,
+               "reason": e.reason, "notify": list(e.notify), "notified": [], "created_at": e.at}
+        if await _insert_rows(s, Escalation, [row], ["id"], returning=Escalation.id):
+            frames.append({"type": "escalation.created", "conversation_id": e.conversation_id, "escalation": escalation_view(Escalation(**row))})
+    elif isinstance(e, ev.EscalationNotified):
+        row_ = await s.get(Escalation, e.escalation_id)
+        told = {"user": e.user, "channel": e.channel, "at": iso(e.at), "ok": e.ok, "error": e.error or None}
+        if row_ is not None and not any(n["user"] == e.user and n["channel"] == e.channel for n in row_.notified or []):
+            row_.notified = [*(row_.notified or []), told]
+    elif isinstance(e, ev.EscalationAcknowledged):
+        # One acknowledgement closes that ladder's levels on the conversation (all ladders if none named).
+        where = [Escalation.conversation_id == e.conversation_id, Escalation.acknowledged_at.is_(None)]
+        if e.ladder:
+            where.append(Escalation.ladder == e.ladder)
+        await s.execute(update(Escalation).where(*where).values(acknowledged_by=e.by, acknowledged_at=e.at))
 
 
 async def _merge_contacts(s: AsyncSession, e: ev.ContactsMerged) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from hub.store.db import as_utc
-from hub.store.models import Contact, Conversation, Identity, Message
+from hub.store.models import Contact, Conversation, Escalation, Identity, Message
 
 
 def iso(value: datetime | None) -> str | None:
@@ -56,4 +56,19 @@ def conversation_view(
         "resolved_at": iso(c.resolved_at),
         # SLA clocks arrive with the SLA processor (issue 6); until then no clock runs.
         "sla": {"policy": None, "first_response": None, "next_response": None, "resolution": None},
+    }
+
+
+def escalation_view(e: Escalation) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "conversation_id": e.conversation_id,
+        "ladder": e.ladder,
+        "level": e.level,
+        "reason": e.reason,
+        "notify": list(e.notify or []),
+        "notified": list(e.notified or []),
+        "created_at": iso(e.created_at),
+        "acknowledged_by": e.acknowledged_by,
+        "acknowledged_at": iso(e.acknowledged_at),
     }

@@ -220,13 +220,6 @@ async def availability(request: web.Request) -> web.Response:
     return web.json_response({"online": online})
 
 
-@routes.get("/api/v1/escalations")
-async def escalations(request: web.Request) -> web.Response:
-    require(request, "lead")
-    # Escalation ladders arrive with issue 6; the route and its rights exist already.
-    return web.json_response({"escalations": []})
-
-
 @routes.get("/api/v1/live")
 async def live(request: web.Request) -> web.StreamResponse:
     user = require(request)

@@ -26,6 +26,10 @@ def _sample(name: str, annotation: str) -> Any:
         return {"k": "v", "nested": {"n": [1, 2.5, None, True]}}
     if annotation in ("str", "str | None"):
         return f"sample-{name}"
+    if annotation == "float":
+        return 2.5
+    if annotation in ("datetime", "datetime | None"):
+        return AT + timedelta(hours=1)  # an offset from outside: it comes back as the same instant in UTC
     raise AssertionError(f"no sample for {name}: {annotation}")
 
 

@@ -25,6 +25,7 @@ from hub.store.models import DeadLetter, WorkerHeartbeat
 from hub.web.api import routes as api_routes
 from hub.web.context import HUB_KEY, Hub, hub_of
 from hub.web.escalations import routes as escalation_routes
+from hub.web.reports import routes as report_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.live import LiveFeed
 
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(api_routes)
     app.add_routes(escalation_routes)
+    app.add_routes(report_routes)
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)
     app.add_routes(sms_routes)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
+
 from hub import events as ev
 from hub.domain import threading
-from processors.app import app
+from hub.store.models import Conversation
+from processors.app import app, db
 from processors.base import guarded, send
 from processors.topics import conversations, intake_sources
 
@@ -16,9 +19,26 @@ log = logging.getLogger("hub.intake")
 threads = app.Table("intake-threads", default=dict, partitions=intake_sources.partitions)
 
 
+async def known_state(contact_id: str) -> threading.State:
+    """The table's state, or, for a contact the table does not know at all, the read model's
+    open conversation. A rebalance can recover the table without its last writes (faust
+    buffers changelog writes); without this the sender's next message would open a second
+    conversation. Costs one indexed read per contact the table has never seen."""
+    if contact_id in threads:  # `get` would hand back the table's default for a stranger
+        return threads[contact_id]
+    async with db() as s:
+        open_id = await s.scalar(
+            select(Conversation.id)
+            .where(Conversation.contact_id == contact_id, Conversation.status != "resolved")
+            .order_by(Conversation.created_at.desc())
+            .limit(1)
+        )
+    return {"open": open_id} if open_id else {}
+
+
 async def on_event(event: ev.Event) -> None:
     if isinstance(event, ev.InboundMessageAccepted):
-        before = threads.get(event.contact_id) or {}
+        before = await known_state(event.contact_id)
         state, out = threading.on_inbound(before, event)
         if state != before:
             threads[event.contact_id] = state

@@ -41,6 +41,10 @@ class SendResult:
     retryable: bool = False
 
 
+class ChannelNotConfigured(ValueError):
+    """The channel's settings are absent: it is off, which is not an error."""
+
+
 class ChannelError(ValueError):
     """Bad input at a channel's edge; the message is fit to show the sender."""
 

@@ -1,19 +1,39 @@
-"""The explicit map of channel name -> adapter class."""
+"""The explicit map of channel name -> adapter class, and the inbound listeners (pollers,
+SMTP servers, webhook registration) that run in the web role beside the routes."""
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
+
 from channels.api.channel import ApiChannel
-from channels.base import Channel
-from channels.sms.channel import ChannelNotConfigured, SmsChannel
+from channels.base import Channel, ChannelNotConfigured
+from channels.sms.channel import SmsChannel
 from channels.webchat.channel import WebChatChannel
 from hub.bus import Bus
 from hub.config import Settings
+
+if TYPE_CHECKING:
+    from hub.web.context import Hub
+
+log = logging.getLogger("hub.channels")
 
 ADAPTERS: dict[str, type[Channel]] = {
     WebChatChannel.name: WebChatChannel,
     ApiChannel.name: ApiChannel,
     SmsChannel.name: SmsChannel,
 }
+
+
+class Listener(Protocol):
+    """A running inbound edge; `stop` returns once it no longer accepts anything."""
+
+    async def stop(self) -> None: ...
+
+
+#: Each starts one inbound edge for a web process and returns it, or None when its
+#: settings are absent (the channel is off). Called in this order at start-up.
+LISTENERS: list[Callable[["Hub"], Awaitable[Listener | None]]] = []
 
 
 def build(settings: Settings, bus: Bus) -> dict[str, Channel]:
@@ -25,3 +45,21 @@ def build(settings: Settings, bus: Bus) -> dict[str, Channel]:
         except ChannelNotConfigured:
             continue
     return built
+
+
+async def start_listeners(hub: "Hub") -> list[Listener]:
+    started: list[Listener] = []
+    for start in LISTENERS:
+        listener = await start(hub)
+        if listener is not None:
+            started.append(listener)
+            log.info("listener started", extra={"listener": type(listener).__name__})
+    return started
+
+
+async def stop_listeners(listeners: list[Listener]) -> None:
+    for listener in reversed(listeners):
+        try:
+            await listener.stop()
+        except Exception:  # noqa: BLE001 - one stuck listener must not keep the others running
+            log.exception("listener did not stop cleanly", extra={"listener": type(listener).__name__})

@@ -60,6 +60,15 @@ class Settings:
     twilio_api_base: str = "https://api.twilio.com"
     phone_region: str = "IR"
     media_max_bytes: int = 5 * 1024 * 1024
+    telegram_bot_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_mode: str = "webhook"  # webhook | polling
+    telegram_api_base: str = "https://api.telegram.org"
+    smtp_url: str = ""
+    email_from: str = ""
+    imap_url: str = ""
+    smtp_listen: str = ""
+    email_max_bytes: int = 10 * 1024 * 1024
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -107,6 +116,12 @@ def _queues(raw: Mapping[str, Any]) -> tuple[QueueConfig, ...]:
     return tuple(out)
 
 
+def _telegram_mode(mode: str) -> str:
+    if mode not in ("webhook", "polling"):
+        raise ConfigError(f"TELEGRAM_MODE must be `webhook` or `polling`, not {mode!r}")
+    return mode
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("HUB_VAR_DIR", "var"))
@@ -123,6 +138,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         replication = int(env.get("HUB_REPLICATION_FACTOR", "1"))
         fetch_wait = int(env.get("HUB_FETCH_MAX_WAIT_MS", "10"))
         media_max = int(env.get("HUB_MEDIA_MAX_BYTES", str(5 * 1024 * 1024)))
+        email_max = int(env.get("HUB_EMAIL_MAX_BYTES", str(10 * 1024 * 1024)))
     except ValueError as exc:
         raise ConfigError(f"a numeric setting is not a number: {exc}") from exc
     return Settings(
@@ -144,6 +160,15 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         twilio_api_base=env.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
         phone_region=env.get("HUB_PHONE_REGION", "IR"),
         media_max_bytes=media_max,
+        telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", ""),
+        telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", ""),
+        telegram_mode=_telegram_mode(env.get("TELEGRAM_MODE", "webhook")),
+        telegram_api_base=env.get("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/"),
+        smtp_url=env.get("HUB_SMTP_URL", ""),
+        email_from=env.get("HUB_EMAIL_FROM", ""),
+        imap_url=env.get("HUB_IMAP_URL", ""),
+        smtp_listen=env.get("HUB_SMTP_LISTEN", ""),
+        email_max_bytes=email_max,
         raw=raw,
     )
 
@@ -178,4 +203,5 @@ ENV_VARS: tuple[str, ...] = (
     "HUB_EMAIL_FROM",
     "HUB_IMAP_URL",
     "HUB_SMTP_LISTEN",
+    "HUB_EMAIL_MAX_BYTES",
 )

@@ -13,7 +13,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from channels.base import Channel, OutboundReply, SendResult
+from channels.base import Channel, ChannelNotConfigured, OutboundReply, SendResult
 from hub.bus import Bus
 from hub.config import Settings
 from hub.domain import sms
@@ -30,10 +30,6 @@ ERRORS_IN_WORDS = {
     30006: "the number cannot receive SMS (landline or unreachable carrier)",
     30007: "the carrier filtered the message",
 }
-
-
-class ChannelNotConfigured(ValueError):
-    pass
 
 
 class SmsChannel(Channel):

@@ -11,6 +11,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import func, select
 
+from channels import registry
 from channels.api.inbound import routes as api_channel_routes
 from channels.sms.media import routes as sms_media_routes
 from channels.sms.webhook import routes as sms_routes
@@ -104,6 +105,7 @@ async def _start(settings: Settings, app: web.Application) -> None:
     hub.feed = LiveFeed(settings, hub.sockets, functools.partial(on_chat_delivered, bus))
     await hub.feed.start()
     app[HUB_KEY] = hub
+    hub.listeners = await registry.start_listeners(hub)
     log.info("web ready", extra={"url": settings.base_url})
 
 
@@ -112,6 +114,7 @@ async def _stop(app: web.Application) -> None:
     if hub is None:
         return
     hub.stopping = True  # closing sockets below must not publish through a stopping producer
+    await registry.stop_listeners(hub.listeners)  # nothing new is accepted from here on
     for sockets in [*hub.sockets.agents.values(), *hub.sockets.chats.values()]:
         for ws in list(sockets):
             await ws.close()

@@ -52,6 +52,7 @@ class Hub:
     counters: dict[str, int] = field(default_factory=dict)
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
     stopping: bool = False
+    listeners: list[Any] = field(default_factory=list)  # channels.registry.Listener
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -41,6 +41,11 @@ class Conversation(Base):
     last_message_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What the customer's channel told us about this conversation (a Telegram deep-link
+    # payload such as an order number, an email thread's reply token), by key.
+    context: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # The SLA clocks as the SLA processor last reported them: {"policy", clock: {...}}.
+    sla: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     __table_args__ = (Index("ix_conversations_activity", "last_message_at", "id"),)
 
 
@@ -59,6 +64,19 @@ class Message(Base):
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
     __table_args__ = (Index("ix_messages_conversation_at", "conversation_id", "at"),)
+
+
+class Original(Base):
+    """The bytes a message arrived as (an email's whole MIME), kept beside the read model
+    because they are too big for an event; the message's id is the key."""
+
+    __tablename__ = "originals"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Escalation(Base):

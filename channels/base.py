@@ -41,6 +41,24 @@ class SendResult:
     retryable: bool = False
 
 
+@dataclass(frozen=True)
+class Media:
+    """An attachment's bytes as the provider (or the original message) holds them."""
+
+    content_type: str
+    body: bytes
+    filename: str = ""
+
+
+class AttachmentUnavailable(Exception):
+    """An attachment cannot be opened; `status` and `code` become the API's error."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
 class ChannelNotConfigured(ValueError):
     """The channel's settings are absent: it is off, which is not an error."""
 

@@ -7,13 +7,15 @@ import logging
 from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from channels.api.channel import ApiChannel
-from channels.base import Channel, ChannelNotConfigured
+from channels.base import Channel, ChannelNotConfigured, Media
+from channels.sms import media as sms_media
 from channels.sms.channel import SmsChannel
 from channels.webchat.channel import WebChatChannel
 from hub.bus import Bus
 from hub.config import Settings
 
 if TYPE_CHECKING:
+    from hub.store.models import Message
     from hub.web.context import Hub
 
 log = logging.getLogger("hub.channels")
@@ -22,6 +24,13 @@ ADAPTERS: dict[str, type[Channel]] = {
     WebChatChannel.name: WebChatChannel,
     ApiChannel.name: ApiChannel,
     SmsChannel.name: SmsChannel,
+}
+
+
+#: How an agent opens an attachment of each channel: (hub, message, item) -> Media, or
+#: AttachmentUnavailable. A channel without an entry has no attachments to open.
+ATTACHMENT_OPENERS: dict[str, Callable[["Hub", "Message", dict], Awaitable[Media]]] = {
+    "sms": sms_media.open_item,
 }
 
 

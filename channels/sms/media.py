@@ -14,23 +14,20 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
-from aiohttp import web
 
+from channels.base import AttachmentUnavailable, Media
 from hub.config import Settings
 from hub.store.models import Message
-from hub.web.context import hub_of, require
-from hub.web.errors import ApiError
+from hub.web.context import Hub
 
 log = logging.getLogger("hub.sms.media")
 MAX_REDIRECTS = 3
-routes = web.RouteTableDef()
 
 
 class UnsafeMedia(ValueError):
@@ -96,12 +93,6 @@ class PublicOnlyResolver(AbstractResolver):
         await self._inner.close()
 
 
-@dataclass(frozen=True)
-class Media:
-    content_type: str
-    body: bytes
-
-
 async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
     if response.content_length is not None and response.content_length > cap:
         raise MediaTooLarge(f"media is {response.content_length} bytes, over the {cap}-byte limit")
@@ -144,36 +135,16 @@ async def _answer(response: aiohttp.ClientResponse, cap: int) -> Media:
     return Media(content_type=response.headers.get("Content-Type", "application/octet-stream").split(";")[0], body=body)
 
 
-_SHOWN_INLINE = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
-
-
-@routes.get("/api/v1/messages/{message_id}/attachments/{index}")
-async def open_attachment(request: web.Request) -> web.Response:
-    """An agent opens an SMS/MMS attachment: fetched now, under the rules above."""
-    require(request)
-    hub = hub_of(request)
-    async with hub.db() as s:
-        message = await s.get(Message, request.match_info["message_id"])
+async def open_item(hub: Hub, message: Message, item: dict[str, Any]) -> Media:
+    """An agent opens an MMS item: fetched now, under the rules above."""
+    if not item.get("url"):
+        raise AttachmentUnavailable(404, "not_found", "no such SMS attachment")
     try:
-        item: dict[str, Any] = (message.attachments or [])[int(request.match_info["index"])] if message else {}
-    except (ValueError, IndexError):
-        item = {}
-    if not message or message.channel != "sms" or not item.get("url"):
-        raise ApiError(404, "not_found", "no such SMS attachment")
-    try:
-        media = await fetch_media(hub.settings, item["url"])
+        return await fetch_media(hub.settings, item["url"])
     except UnsafeMedia as exc:
         log.warning("media fetch refused", extra={"conversation_id": message.conversation_id, "message_id": message.id, "reason": str(exc)})
-        raise ApiError(422, "unsafe_media", f"not fetched: {exc}") from exc
+        raise AttachmentUnavailable(422, "unsafe_media", f"not fetched: {exc}") from exc
     except MediaTooLarge as exc:
-        raise ApiError(413, "too_large", str(exc)) from exc
+        raise AttachmentUnavailable(413, "too_large", str(exc)) from exc
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        raise ApiError(502, "media_unavailable", f"Twilio's media could not be fetched: {type(exc).__name__}") from exc
-    inline = media.content_type.startswith(_SHOWN_INLINE)
-    headers = {
-        "X-Content-Type-Options": "nosniff",
-        # Served from our origin: whatever the file is, it must not run as a page of ours.
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Content-Disposition": "inline" if inline else "attachment",
-    }
-    return web.Response(body=media.body, content_type=media.content_type if inline else "application/octet-stream", headers=headers)
+        raise AttachmentUnavailable(502, "media_unavailable", f"Twilio's media could not be fetched: {type(exc).__name__}") from exc

@@ -12,15 +12,13 @@ from typing import Any
 from channels import registry
 from channels.base import OutboundReply
 from hub import events as ev
-from processors.app import app, bus, settings
+from processors.app import app, bus, db, settings
 from processors.base import guarded, send
 from processors.sends import send_once
 from processors.topics import conversations
 
 log = logging.getLogger("hub.dispatch")
 
-# message id -> {"state": "started"|"done", "result": {...}}; on the contact's partition.
-sends = app.Table("dispatch-sends", default=dict, partitions=conversations.partitions)
 _channels: dict[str, Any] = {}
 
 
@@ -76,7 +74,7 @@ async def on_reply_requested(event: ev.ReplyRequested) -> None:
         at=event.at,
     )
     # Already sent: the outcome is published again (it may not have reached the broker).
-    result, repeated = await send_once(sends, event.id, channel_for(reply.channel), reply)
+    result, repeated = await send_once(db, event.id, channel_for(reply.channel), reply)
     await send(conversations, event.contact_id, outcome(event, result, repeated))
     log.info(
         "reply dispatched" if result["ok"] else "reply failed",

@@ -22,9 +22,6 @@ from processors.topics import conversations
 
 log = logging.getLogger("hub.notifier")
 
-# notification id -> {"state": "started"|"done", ...}; on the contact's partition.
-notifications = app.Table("notifier-sends", default=dict, partitions=conversations.partitions)
-
 
 async def people() -> list[notify.Person]:
     async with db() as s:
@@ -41,7 +38,7 @@ async def on_escalated(event: ev.Event) -> None:
         key = ev.derived_id("notify", event.id, r.username, r.channel)
         reply = OutboundReply(message_id=key, conversation_id=event.conversation_id, contact_id=event.contact_id, channel=r.channel,
                               address=r.address, text=text, author="hub", at=event.at)
-        result, repeated = await send_once(notifications, key, channel_for(r.channel), reply)
+        result, repeated = await send_once(db, key, channel_for(r.channel), reply)
         told = ev.EscalationNotified(id=key, contact_id=event.contact_id, conversation_id=event.conversation_id, escalation_id=event.id,
                                      user=r.username, channel=r.channel, ok=result["ok"], error=result["error"], repeated=repeated)
         await send(conversations, event.contact_id, told)

@@ -1,26 +1,42 @@
 """Sending something to a person exactly once, as far as a provider call allows.
 
-The intent is written to the table before the provider call and the result after it. A
-redelivered request whose result is recorded is not sent again; one whose intent is
+The intent is committed to the database before the provider call and the result after it.
+A redelivered request whose result is recorded is not sent again; one whose intent is
 recorded but not its result (the worker died inside the provider call) is sent again and
-marked as a repeat. Nothing else can send twice."""
+marked as a repeat. Nothing else can send twice.
+
+Why the database and not a faust table: faust buffers changelog writes, and a worker killed
+a moment after a send comes back with a table that never saw it; the record then has to
+be durable before the call, which a committed row is."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from channels.base import Channel, OutboundReply
 from channels.delivery import deliver
+from hub.events import utcnow
+from hub.store.models import SendRecord
 
 
-async def send_once(table: Any, key: str, channel: Channel | None, reply: OutboundReply) -> tuple[dict[str, Any], bool]:
+async def send_once(
+    db: async_sessionmaker[AsyncSession], key: str, channel: Channel | None, reply: OutboundReply
+) -> tuple[dict[str, Any], bool]:
     """(result, repeated) for the send named `key`."""
-    record = table.get(key) or {}
-    if record.get("state") == "done":
-        return record["result"], record.get("repeated", False)
-    repeated = record.get("state") == "started"
-    table[key] = {"state": "started"}
+    async with db() as s, s.begin():
+        record = await s.get(SendRecord, key)
+        if record is not None and record.state == "done" and record.result is not None:
+            return dict(record.result), record.attempts > 1
+        repeated = record is not None
+        if record is None:
+            s.add(SendRecord(id=key, state="started", attempts=1, started_at=utcnow()))
+        else:
+            record.attempts += 1
     r = await deliver(channel, reply)
     result = {"ok": r.ok, "status": r.status, "provider_id": r.provider_id, "error": r.error, "retryable": r.retryable}
-    table[key] = {"state": "done", "result": result, "repeated": repeated}
+    async with db() as s, s.begin():
+        await s.execute(update(SendRecord).where(SendRecord.id == key).values(state="done", result=result, finished_at=utcnow()))
     return result, repeated

@@ -79,6 +79,20 @@ class Original(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class SendRecord(Base):
+    """One provider call (a reply, a notification): its intent is committed before the call
+    and its result after, so a worker that restarts knows what it already sent. Not part of
+    the projection: it is the senders' own memory, and a replay leaves it alone."""
+
+    __tablename__ = "sends"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # started | done
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class Escalation(Base):
     """One fired level of an escalation ladder, who was told, and who acknowledged it."""
 

@@ -183,3 +183,26 @@ async def _clock(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], co
     return clock if clock and clock.get(field) else None
 
 
+
+
+async def test_a_deadline_that_passes_while_the_worker_is_down_fires_once_after_recovery(sla_hub: Hub) -> None:
+    hub = sla_hub
+    async with aiohttp.ClientSession() as http:
+        auth = await hub.login(http)
+        address = await chat(http, hub, "is anyone there?")
+        conv = await eventually(lambda: conversation_of(http, hub, auth, address), timeout=10)
+        clock = await eventually(lambda: _clock(http, hub, auth, conv["id"], "due_at"), timeout=10)
+        await asyncio.sleep(1)  # past a commit interval (0.5 s): the clock is in the table's changelog
+        hub.kill("worker")
+        due_at = datetime.fromisoformat(clock["due_at"])
+        await asyncio.sleep(max(0.0, (due_at - datetime.now(timezone.utc)).total_seconds() + 1))
+        assert (await detail(http, hub, auth, conv["id"]))["sla"]["first_response"]["breached_at"] is None  # nobody was there to see it
+        hub.spawn("worker")
+        await hub.wait_ready()
+        breached = await eventually(lambda: _clock(http, hub, auth, conv["id"], "breached_at"), timeout=60, interval=0.1)
+        late = (datetime.now(timezone.utc) - due_at).total_seconds()
+        print(f"\nSLA: a deadline passed while the worker was down; breach visible {late:.1f} s after it, after recovery")
+        assert datetime.fromisoformat(breached["breached_at"]) > due_at
+        await asyncio.sleep(2)  # a second timer round after recovery must not fire it again
+    seen = counted(await logged(hub), conv["id"])
+    assert (seen["SlaWarning"], seen["SlaBreached"]) == (1, 1), seen

@@ -70,6 +70,8 @@ class Policy:
 def parse_policies(raw: Mapping[str, Any], calendars: Mapping[str, Calendar]) -> tuple[Policy, ...]:
     """`[[sla]]` tables of HUB_CONFIG, in order (first match wins); a mistake names the key."""
     items = raw.get("sla") or []
+    if isinstance(items, dict):  # a single [sla] table: one policy for everything
+        items = [{"name": "default", **items}]
     if not isinstance(items, list):
         raise ConfigError("sla must be a list of tables: [[sla]]")
     out: list[Policy] = []

@@ -169,6 +169,11 @@ def test_the_view_is_contract_shaped() -> None:
     assert sla.view({}) == {"policy": None, "first_response": None, "next_response": None, "resolution": None}
 
 
+def test_a_single_sla_table_is_one_policy_for_everything() -> None:
+    (policy,) = sla.parse_policies({"sla": {"first_response": "15m"}}, CALS)
+    assert (policy.name, policy.when, policy.first_response, policy.calendar) == ("default", {}, 900.0, "24x7")
+
+
 @pytest.mark.parametrize(
     "raw,named",
     [

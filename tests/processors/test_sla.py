@@ -26,6 +26,11 @@ from tests.support import Hub, eventually
 
 log = logging.getLogger("tests.sla")
 CONFIG = """
+[[escalation]]
+name = "unresolved-complaint"
+when = { complaint = true }
+levels = [ { after = "1s", notify = ["role:lead"] } ]
+
 [[sla]]
 name = "complaint"
 when = { complaint = true }
@@ -53,11 +58,14 @@ async def sla_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub
         h.stop()
 
 
-async def chat(http: aiohttp.ClientSession, hub: Hub, text: str, frame_id: str = "m-1") -> str:
+async def chat(http: aiohttp.ClientSession, hub: Hub, text: str, frame_id: str = "m-1", **extra: Any) -> str:
     """Sends one chat message; returns the session's identity address once it is acked."""
     ws = await http.ws_connect(f"{hub.url}/chat/ws")
     session = (await receive(ws, "hello"))["session"]
-    await ws.send_json({"type": "message", "id": frame_id, "text": text})
+    if extra:  # a bad value is refused with an error frame, and the socket stays open
+        await ws.send_json({"type": "message", "id": "bad", "text": text, "complaint": "yes"})
+        assert (await receive(ws, "error"))["id"] == "bad"
+    await ws.send_json({"type": "message", "id": frame_id, "text": text, **extra})
     assert (await receive(ws, "ack"))["id"] == frame_id
     await ws.close()
     return str(session.split(".")[0])
@@ -159,6 +167,7 @@ async def test_a_persian_complaint_in_the_chat_raises_priority_and_takes_the_com
         auth = await hub.login(http)
         address = await chat(http, hub, text)
         explicit_address = await chat(http, hub, "/complaint")
+        button_address = await chat(http, hub, "my parcel", complaint=True)  # the widget's complaint choice
 
         async def complaint(addr: str) -> Any:
             conv = await conversation_of(http, hub, auth, addr)
@@ -171,11 +180,23 @@ async def test_a_persian_complaint_in_the_chat_raises_priority_and_takes_the_com
         assert (datetime.fromisoformat(first["due_at"]) - datetime.fromisoformat(first["started_at"])).total_seconds() == 600
         assert conv["sla"]["resolution"] is not None
         explicit = await eventually(lambda: complaint(explicit_address), timeout=30)
+        button = await eventually(lambda: complaint(button_address), timeout=30)
         assert (await detail(http, hub, auth, conv["id"]))["messages"][0]["text"] == text  # the words stay as written
+        # left unresolved, the complaint climbs its ladder
+        lead = await hub.login(http, "maria", "maria-pw")
+
+        async def escalated() -> Any:
+            async with http.get(f"{hub.url}/api/v1/escalations?conversation_id={conv['id']}", headers=lead) as r:
+                return (await r.json())["escalations"]
+
+        (level,) = await eventually(escalated, timeout=30)
+        assert level["level"] == 1 and level["reason"].startswith("complaint") and "شکایت" in level["reason"]
     history = await logged(hub)
     detected = [e for e in history if isinstance(e, ev.ComplaintDetected)]
     assert [(e.source, e.reason) for e in detected if e.conversation_id == conv["id"]] == [("text", "the customer wrote «شکایت»")]
     assert [e.source for e in detected if e.conversation_id == explicit["id"]] == ["explicit"]
+    assert [e.source for e in detected if e.conversation_id == button["id"]] == ["explicit"]
+    assert not [e for e in detected if e.conversation_id not in (conv["id"], explicit["id"], button["id"])]
 
 
 async def _clock(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], conv_id: str, field: str) -> Any:

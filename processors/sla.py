@@ -63,9 +63,11 @@ async def on_event(event: ev.Event) -> None:
     after = sla.on_event(before, event, POLICIES, CALENDARS)
     if isinstance(event, (ev.SlaWarning, ev.SlaBreached)):
         published.discard(event.id)
-    if after.get("status") == "resolved":
-        convs.pop(event.conversation_id, None)  # every clock is met or stopped; a reopening starts afresh
-    elif after:
+    if after.get("status") == "resolved" or not after.get("clocks"):
+        # resolved: every clock is met or stopped, a reopening starts afresh; no clocks: an
+        # event about a conversation this table no longer (or never) kept, nothing to time
+        convs.pop(event.conversation_id, None)
+    else:
         convs[event.conversation_id] = after
     if convs != (clocks.get(event.contact_id) or {}):
         clocks[event.contact_id] = convs
@@ -100,4 +102,4 @@ async def fire_due_clocks() -> None:
                 log.info("sla " + ("breached" if isinstance(happened, ev.SlaBreached) else "warning"),
                          extra={"conversation_id": conversation_id, "contact_id": contact_id, "clock": happened.clock,
                                 "policy": happened.policy, "due_at": happened.due_at.isoformat(),
-                                "late_s": round((now - happened.due_at).total_seconds(), 3)})
+                                "seconds_to_due": round((happened.due_at - now).total_seconds(), 3)})

@@ -238,6 +238,8 @@ def on_event(state: State, event: Event, policies: tuple[Policy, ...], calendars
     """The conversation's clocks after one event of `conversation.events`."""
     if not isinstance(event, ConversationEvent):
         return state
+    if not state and isinstance(event, (SlaWarning, SlaBreached)):
+        return state  # the read-back of a clock this state no longer holds
     state = state or initial(event)
     e = event
     if isinstance(e, (SlaWarning, SlaBreached)):

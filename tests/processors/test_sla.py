@@ -213,7 +213,7 @@ async def test_a_deadline_that_passes_while_the_worker_is_down_fires_once_after_
         address = await chat(http, hub, "is anyone there?")
         conv = await eventually(lambda: conversation_of(http, hub, auth, address), timeout=10)
         clock = await eventually(lambda: _clock(http, hub, auth, conv["id"], "due_at"), timeout=10)
-        await asyncio.sleep(1)  # past a commit interval (0.5 s): the clock is in the table's changelog
+        await asyncio.sleep(1)  # time for faust to flush the table's changelog and commit (every 0.5 s)
         hub.kill("worker")
         due_at = datetime.fromisoformat(clock["due_at"])
         await asyncio.sleep(max(0.0, (due_at - datetime.now(timezone.utc)).total_seconds() + 1))

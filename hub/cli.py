@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--port", type=int, default=9092)
     b.add_argument("--host", default="127.0.0.1")
     sub.add_parser("migrate", help="apply pending database migrations")
-    sub.add_parser("replay", help="rebuild the read model from conversation.events")
+    r = sub.add_parser("replay", help="rebuild the read model from conversation.events")
+    r.add_argument("--sla", action="store_true", help="instead, re-apply the configured SLA policies to the logged history and report what would have breached")
+    r.add_argument("--json", action="store_true", help="with --sla: every outcome as JSON")
     d = sub.add_parser("deadletter", help="list what could not be processed")
     d.add_argument("--limit", type=int, default=50)
     d.add_argument("--json", action="store_true")
@@ -126,6 +128,63 @@ async def _deadletter(settings: config.Settings, limit: int, as_json: bool) -> i
         print("no dead letters")
     for r in rows:
         print(f"{iso(r.at)}  {r.processor:<10} {r.source_topic}[{r.partition}]@{r.offset}  {r.reason.splitlines()[0][:160]}")
+    return 0
+
+
+async def _read_log(settings: config.Settings) -> Any:
+    """Every event of conversation.events, partition by partition, from the start."""
+    from aiokafka import AIOKafkaConsumer
+
+    from hub import events as ev
+    from hub import topics
+    from hub.bus import assign_all
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=settings.fetch_max_wait_ms)
+    await consumer.start()
+    try:
+        parts = await assign_all(consumer, [topics.CONVERSATIONS.name], from_end=False)
+        ends = await consumer.end_offsets(parts)
+        while any([await consumer.position(tp) < ends[tp] for tp in parts]):
+            batch = await consumer.getmany(timeout_ms=500, max_records=500)
+            for records in batch.values():
+                for rec in records:
+                    try:
+                        yield ev.from_json(rec.value)
+                    except ev.UnknownEvent:
+                        continue
+    finally:
+        await consumer.stop()
+
+
+async def _replay_sla(settings: config.Settings, as_json: bool) -> int:
+    """The configured policies over the logged history, the clock being each event's time;
+    clocks still running are judged at this moment."""
+    from hub.domain import complaints, sla
+    from hub.events import utcnow
+
+    if not settings.kafka_bootstrap:
+        print("error: replay reads the event log: set HUB_KAFKA_BOOTSTRAP", file=sys.stderr)
+        return 2
+    if not settings.sla_policies:
+        print("error: no [[sla]] policies in HUB_CONFIG to replay", file=sys.stderr)
+        return 2
+    # in log order: one conversation's events are on one partition, in order, and each
+    # conversation's clocks only see that conversation's events
+    history = [e async for e in _read_log(settings)]
+    outcomes = sla.replay(history, tuple(settings.sla_policies), settings.calendars,
+                          complaints.Detector(settings.complaint_terms or complaints.DEFAULT_TERMS), utcnow())
+    if as_json:
+        print(json.dumps({"summary": sla.summarise(outcomes), "outcomes": outcomes}, ensure_ascii=False, indent=1))
+        return 0
+    summary = sla.summarise(outcomes)
+    if not summary:
+        print(f"no clock started under the current policies ({len(history)} events read)")
+    for policy, per_clock in summary.items():
+        for clock, counts in per_clock.items():
+            print(f"{policy:<16} {clock:<15} started {counts['started']:>5}  met {counts['met']:>5}  warned {counts['warned']:>5}  breached {counts['breached']:>5}")
+    for o in outcomes:
+        if o["kind"] == "breached":
+            print(f"breached  {o['policy']}  {o['clock']}  conversation {o['conversation_id']}  due {o['due_at']}")
     return 0
 
 
@@ -303,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "broker":
         return _serve_broker(args)
     if args.command == "replay":
-        return asyncio.run(_replay(settings))
+        return asyncio.run(_replay_sla(settings, args.json) if args.sla else _replay(settings))
     if args.command == "deadletter":
         return asyncio.run(_deadletter(settings, args.limit, args.json))
     if args.command == "users":

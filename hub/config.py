@@ -69,6 +69,11 @@ class Settings:
     imap_url: str = ""
     smtp_listen: str = ""
     email_max_bytes: int = 10 * 1024 * 1024
+    # Business calendars by name (the built-in "24x7" and "tehran" among them), SLA policies
+    # in order, complaint terms: parsed from HUB_CONFIG at load, so a mistake stops the start.
+    calendars: Mapping[str, Any] = field(default_factory=dict)
+    sla_policies: tuple[Any, ...] = ()
+    complaint_terms: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -141,6 +146,12 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         email_max = int(env.get("HUB_EMAIL_MAX_BYTES", str(10 * 1024 * 1024)))
     except ValueError as exc:
         raise ConfigError(f"a numeric setting is not a number: {exc}") from exc
+    # imported here: these modules use ConfigError and parse_duration from this one
+    from hub.domain.calendar import parse_calendars
+    from hub.domain.complaints import parse_terms
+    from hub.domain.sla import parse_policies
+
+    calendars = parse_calendars(raw)
     return Settings(
         kafka_bootstrap=env.get("HUB_KAFKA_BOOTSTRAP") or None,
         database_url=env.get("HUB_DATABASE_URL", f"sqlite+aiosqlite:///{var_dir}/hub.db"),
@@ -169,6 +180,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         imap_url=env.get("HUB_IMAP_URL", ""),
         smtp_listen=env.get("HUB_SMTP_LISTEN", ""),
         email_max_bytes=email_max,
+        calendars=calendars,
+        sla_policies=parse_policies(raw, calendars),
+        complaint_terms=parse_terms(raw),
         raw=raw,
     )
 

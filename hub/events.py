@@ -285,6 +285,17 @@ class SlaBreached(ConversationEvent):
     overdue: float = 0.0  # seconds past due_at when it was noticed
 
 
+@dataclass(frozen=True, kw_only=True)
+class SlaClocksChanged(ConversationEvent):
+    """The SLA processor's view of the conversation's clocks changed (a clock started, was
+    met, paused or resumed, warned, breached, or the policy changed). `clocks` is shown as is:
+    {policy, first_response, next_response, resolution}, each null or {started_at, due_at,
+    warned_at, breached_at, met_at, stopped_at, paused}. The id is derived from the event
+    that changed them, so a replayed partition changes nothing twice."""
+
+    clocks: dict = field(default_factory=dict)
+
+
 # --- escalations (conversation.events) ------------------------------------------------
 
 

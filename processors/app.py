@@ -64,4 +64,4 @@ async def _stop_bus(app: faust.App, **_: object) -> None:
 
 
 # The agents register themselves on import.
-from processors import deadletter, dispatch, escalation, intake, notifier, readiness, routing  # noqa: E402,F401
+from processors import deadletter, dispatch, escalation, intake, notifier, readiness, routing, sla  # noqa: E402,F401

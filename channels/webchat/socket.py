@@ -68,6 +68,9 @@ async def on_message_frame(request: web.Request, session: str, profile: dict[str
         return error("invalid", "`text` must be a non-empty string", frame_id)
     if len(text) > hub.settings.max_chat_text:
         return error("too_long", f"text is longer than {hub.settings.max_chat_text} characters", frame_id)
+    complaint = frame.get("complaint", False)  # the widget's "this is a complaint" choice
+    if not isinstance(complaint, bool):
+        return error("invalid", "`complaint` must be true or false", frame_id)
     message = ev.InboundMessageAccepted(
         id=ev.derived_id("web", session, frame_id),
         contact_id=contact_id_for("web", session),
@@ -76,7 +79,7 @@ async def on_message_frame(request: web.Request, session: str, profile: dict[str
         name=profile.get("name", ""),
         text=text,
         provider_id=frame_id,
-        meta={k: v for k, v in profile.items() if k in ("email", "phone")},
+        meta={**{k: v for k, v in profile.items() if k in ("email", "phone")}, **({"complaint": True} if complaint else {})},
     )
     try:
         await accept_inbound(hub.bus, message)

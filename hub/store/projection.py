@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import events as ev
@@ -124,6 +124,13 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
     if isinstance(e, (ev.Escalated, ev.EscalationNotified, ev.EscalationAcknowledged)):
         await _apply_escalation(s, e, frames)
         return None
+    if isinstance(e, (ev.SlaClocksChanged, ev.SlaWarning, ev.SlaBreached)):
+        return await _apply_clocks(s, e)
+    if isinstance(e, ev.ComplaintDetected):
+        # a complaint raises the priority (an urgent one stays urgent)
+        raised = case((Conversation.priority == "urgent", "urgent"), else_="high")
+        await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(complaint=True, priority=raised))
+        return e.conversation_id
     changes: dict[str, Any] | None = None
     if isinstance(e, ev.ConversationAssigned):
         changes = {"queue": e.queue, "assignee": e.agent}
@@ -139,6 +146,35 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
         return None
     await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(**changes))  # type: ignore[attr-defined]
     return e.conversation_id  # type: ignore[attr-defined]
+
+
+_MARKS = ("warned_at", "breached_at")
+
+
+async def _apply_clocks(s: AsyncSession, e: ev.SlaClocksChanged | ev.SlaWarning | ev.SlaBreached) -> str | None:
+    """The SLA processor's clocks, as reported. A warning or breach is marked on its clock
+    at once (matched by deadline), so it shows without waiting for the processor to read it
+    back; a report from before that read-back does not unmark it."""
+    stored = await s.scalar(select(Conversation.sla).where(Conversation.id == e.conversation_id))
+    if stored is None:
+        return None
+    stored = dict(stored or {})
+    if isinstance(e, ev.SlaClocksChanged):
+        new = dict(e.clocks)
+        for name, clock in new.items():
+            old = stored.get(name)
+            if isinstance(clock, dict) and isinstance(old, dict) and old.get("started_at") == clock.get("started_at"):
+                new[name] = {**clock, **{m: old[m] for m in _MARKS if old.get(m) and not clock.get(m)}}
+    else:
+        clock = stored.get(e.clock)
+        mark = "warned_at" if isinstance(e, ev.SlaWarning) else "breached_at"
+        if not isinstance(clock, dict) or clock.get("due_at") != e.due_at.isoformat() or clock.get(mark):
+            return None
+        new = {**stored, e.clock: {**clock, mark: e.at.isoformat()}}
+    if new == stored:
+        return None
+    await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(sla=new))
+    return e.conversation_id
 
 
 async def _apply_escalation(s: AsyncSession, e: ev.Event, frames: list[dict[str, Any]]) -> None:

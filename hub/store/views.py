@@ -54,8 +54,8 @@ def conversation_view(
         "last_message_at": iso(c.last_message_at),
         "created_at": iso(c.created_at),
         "resolved_at": iso(c.resolved_at),
-        # SLA clocks arrive with the SLA processor (issue 6); until then no clock runs.
-        "sla": {"policy": None, "first_response": None, "next_response": None, "resolution": None},
+        # as the SLA processor last reported them (processors/sla.py); no policy, no clocks
+        "sla": {"policy": None, "first_response": None, "next_response": None, "resolution": None, **(c.sla or {})},
     }
 
 

@@ -43,7 +43,8 @@ def business_clock(request: web.Request) -> tuple[str | None, Callable[[datetime
         return None, None
     settings = hub_of(request).settings
     calendars = getattr(settings, "calendars", None) or {}
-    name = request.query.get("calendar") or "24x7"
+    policies = getattr(settings, "sla_policies", ()) or ()
+    name = request.query.get("calendar") or (policies[0].calendar if policies else "24x7")
     found = calendars.get(name) if isinstance(calendars, dict) else None
     found = found or getattr(cal, "BUILTIN", {}).get(name)
     if found is None:

@@ -69,3 +69,39 @@ async def test_percentiles_match_a_hand_computed_set(hub: Hub) -> None:
     assert (alice["count"], alice["p50"], alice["p99"]) == (3, 20.0, pytest.approx(98.4))
     assert by_agent["bob"]["first_response"]["p50"] == 35.0
     assert "hub" not in by_agent
+
+
+async def test_business_time_in_the_tehran_calendar(hub: Hub) -> None:
+    """Written Thursday 12:00 in Tehran, answered Saturday 09:00: 45 hours of wall time, 2 of
+    business time (Thursday 12-13, the half day's last hour; Friday off; Saturday 08-09)."""
+    from zoneinfo import ZoneInfo
+
+    tehran = ZoneInfo("Asia/Tehran")
+    start = datetime(2026, 11, 26, 12, 0, tzinfo=tehran)
+    common = {"contact_id": "k-biz", "conversation_id": "report-biz"}
+    events = [
+        ev.ConversationOpened(at=start, channel="telegram", address="t1", **common),
+        ev.MessageReceived(id="report-biz-in", at=start, channel="telegram", address="t1", text="salam", **common),
+        ev.ReplyRequested(id="report-biz-out", at=datetime(2026, 11, 28, 9, 0, tzinfo=tehran), channel="telegram", address="t1", text="ok",
+                          author="alice", **common),
+    ]
+    engine = db.make_engine(hub.db_url)
+    try:
+        async with db.sessionmaker(engine)() as s, s.begin():
+            await projection.apply(s, events)
+    finally:
+        await engine.dispose()
+    window = {"from": "2026-11-25T00:00:00+00:00", "to": "2026-11-30T00:00:00+00:00", "by": "channel"}
+    async with aiohttp.ClientSession() as http:
+        manager = await hub.login(http, "maria", "maria-pw")
+        async with http.get(f"{hub.url}/api/v1/reports/response-times", params={**window, "calendar": "tehran"}, headers=manager) as r:
+            assert r.status == 200, await r.text()
+            body = await r.json()
+        async with http.get(f"{hub.url}/api/v1/reports/response-times", params=window, headers=manager) as r:
+            always = (await r.json())["groups"]["telegram"]["first_response"]
+        async with http.get(f"{hub.url}/api/v1/reports/response-times", params={**window, "calendar": "mars"}, headers=manager) as r:
+            assert r.status == 400 and "mars" in (await r.json())["error"]["message"]
+    figures = body["groups"]["telegram"]["first_response"]
+    assert body["calendar"] == "tehran"
+    assert (figures["count"], figures["p50"], figures["business_p50"]) == (1, 45 * 3600.0, 2 * 3600.0)
+    assert always["business_p50"] == always["p50"] == 45 * 3600.0  # the default calendar is 24x7

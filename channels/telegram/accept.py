@@ -4,6 +4,7 @@ getUpdates offset."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from channels.base import accept_inbound, link_phone, resolve_contact
@@ -15,6 +16,19 @@ from hub.domain.phone import NotAPhoneNumber, to_e164
 from hub.web.context import Hub
 
 log = logging.getLogger("hub.telegram")
+LINK_WAIT = 5.0  # seconds; the projector is normally ~100 ms behind
+
+
+async def _link_visible(hub: Hub, address: str, contact_id: str) -> None:
+    """Waits (briefly) until the read model shows the link: the chat's next update resolves
+    its contact there, and Telegram sends it as soon as this one is answered. Without the
+    wait it could still resolve to the chat's own contact and open a second conversation."""
+    deadline = asyncio.get_running_loop().time() + LINK_WAIT
+    while await resolve_contact(hub.db, "telegram", address) != contact_id:
+        if asyncio.get_running_loop().time() > deadline:
+            log.warning("contact link not yet visible; answering anyway", extra={"contact_id": contact_id, "chat_id": address})
+            return
+        await asyncio.sleep(0.05)
 
 
 async def accept(hub: Hub, incoming: updates.Incoming | None) -> str:
@@ -30,6 +44,7 @@ async def accept(hub: Hub, incoming: updates.Incoming | None) -> str:
     if phone:
         # The same number as an SMS customer: from now on this chat is that customer.
         contact_id = await link_phone(hub.bus, hub.db, "telegram", address, phone)
+        await _link_visible(hub, address, contact_id)
     else:
         contact_id = await resolve_contact(hub.db, "telegram", address)
     event = updates.to_event(incoming, bot_id(hub.settings), contact_id, phone)

@@ -108,8 +108,11 @@ def message_event_id(bot: str, chat_id: str, message_id: int) -> str:
     return ev.derived_id("telegram", bot, chat_id, str(message_id))
 
 
-def to_event(inc: Incoming, bot: str, contact_id: str, phone_e164: str = "") -> ev.Event:
-    """The event an update becomes, for the contact the edge resolved."""
+def to_event(inc: Incoming, bot: str, contact_id: str, phone_e164: str = "", received_at: datetime | None = None) -> ev.Event:
+    """The event an update becomes, for the contact the edge resolved. A message's time is
+    when the hub accepted it (`received_at`): Telegram's date counts whole seconds, so two
+    messages of one second would sort either way; arrival follows update_id order. The date
+    Telegram gave is kept in meta["sent_at"]."""
     original = message_event_id(bot, inc.chat_id, inc.message_id)
     provider_id = f"{inc.chat_id}:{inc.message_id}"
     if inc.kind == "edit":
@@ -117,13 +120,13 @@ def to_event(inc: Incoming, bot: str, contact_id: str, phone_e164: str = "") -> 
             id=ev.derived_id("telegram-update", bot, str(inc.update_id)), at=inc.at, contact_id=contact_id,
             channel="telegram", address=inc.chat_id, message_id=original, text=inc.text, provider_id=provider_id,
         )
-    meta: dict[str, Any] = {"update_id": inc.update_id}
+    meta: dict[str, Any] = {"update_id": inc.update_id, "sent_at": inc.at.isoformat()}
     if inc.start_payload:
         meta["start_payload"] = inc.start_payload
     if phone_e164:
         meta["phone"] = phone_e164
     return ev.InboundMessageAccepted(
-        id=original, at=inc.at, contact_id=contact_id, channel="telegram", address=inc.chat_id, name=inc.name,
+        id=original, at=received_at or ev.utcnow(), contact_id=contact_id, channel="telegram", address=inc.chat_id, name=inc.name,
         text=inc.text, provider_id=provider_id, attachments=list(inc.attachments), meta=meta,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -27,6 +28,10 @@ def test_text_message_becomes_an_accepted_message_with_ids_from_chat_and_message
     again = parse_json({**update(101, text="سلام")})
     assert again is not None and to_event(again, "123", "contact-1").id == e.id
     assert message_event_id("999", "4242", 7) != e.id  # another bot's message 7 is another message
+    # Telegram's whole-second date is kept; the message's time is when the hub accepted it
+    received = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    timed = to_event(inc, "123", "contact-1", received_at=received)
+    assert timed.at == received and timed.meta["sent_at"] == "2027-01-15T08:00:00+00:00"  # type: ignore[attr-defined]
 
 
 def test_attachments_are_recorded_by_file_id_largest_photo_only() -> None:

@@ -3,9 +3,14 @@ the token kept out of anything we log or show."""
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Bot
 
 from hub.config import Settings
+
+# httpx logs every request's URL at INFO, and a Bot API URL holds the token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def make_bot(settings: Settings) -> Bot:

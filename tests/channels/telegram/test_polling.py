@@ -59,3 +59,9 @@ async def test_a_poller_killed_after_get_updates_before_the_ack_processes_the_up
         conv = await eventually(lambda: conversation_with(http, polling_hub, auth, "and after the restart"), timeout=60)
     assert polling_api.served.count(update_id) >= 2  # fetched again after the restart
     assert [m["text"] for m in conv["messages"]] == ["sent while the hub was dying", "and after the restart"]
+
+
+async def test_the_token_is_in_no_log(polling_hub: Hub, polling_api: FakeBotApi) -> None:
+    await eventually(lambda: asyncio.sleep(0, [c for c, _ in polling_api.calls if c == "getUpdates"]))
+    for role in ("web", "worker"):
+        assert polling_api.token.split(":")[1] not in polling_hub.logs(role), role

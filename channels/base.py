@@ -39,6 +39,8 @@ class SendResult:
     provider_id: str = ""
     error: str = ""
     retryable: bool = False
+    # The provider said how long to wait before trying again (Telegram's 429 retry_after).
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)

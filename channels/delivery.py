@@ -11,6 +11,9 @@ from channels.base import Channel, OutboundReply, SendResult
 
 log = logging.getLogger("hub.delivery")
 BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+# A provider asking for a longer pause than this is not waited for: the partition's other
+# sends would stall behind it, so the reply fails with the provider's reason instead.
+MAX_RETRY_AFTER = 60.0
 
 
 async def deliver(
@@ -26,6 +29,10 @@ async def deliver(
         return SendResult(ok=False, error=f"text longer than {channel.max_text} characters for {reply.channel}")
     result = SendResult(ok=False, error="not attempted")
     for attempt, pause in enumerate((0.0, *backoff)):
+        if attempt and result.retry_after is not None:
+            if result.retry_after > MAX_RETRY_AFTER:
+                return SendResult(ok=False, error=f"{result.error} (asked to wait {result.retry_after:.0f} s, more than {MAX_RETRY_AFTER:.0f} s)")
+            pause = max(pause, result.retry_after)
         if pause:
             await sleep(pause)
         try:

@@ -10,6 +10,10 @@ from channels.api.channel import ApiChannel
 from channels.base import Channel, ChannelNotConfigured, Media
 from channels.sms import media as sms_media
 from channels.sms.channel import SmsChannel
+from channels.telegram import media as telegram_media
+from channels.telegram import polling as telegram_polling
+from channels.telegram import webhook as telegram_webhook
+from channels.telegram.channel import TelegramChannel
 from channels.webchat.channel import WebChatChannel
 from hub.bus import Bus
 from hub.config import Settings
@@ -24,6 +28,7 @@ ADAPTERS: dict[str, type[Channel]] = {
     WebChatChannel.name: WebChatChannel,
     ApiChannel.name: ApiChannel,
     SmsChannel.name: SmsChannel,
+    TelegramChannel.name: TelegramChannel,
 }
 
 
@@ -31,6 +36,7 @@ ADAPTERS: dict[str, type[Channel]] = {
 #: AttachmentUnavailable. A channel without an entry has no attachments to open.
 ATTACHMENT_OPENERS: dict[str, Callable[["Hub", "Message", dict], Awaitable[Media]]] = {
     "sms": sms_media.open_item,
+    "telegram": telegram_media.open_item,
 }
 
 
@@ -42,7 +48,10 @@ class Listener(Protocol):
 
 #: Each starts one inbound edge for a web process and returns it, or None when its
 #: settings are absent (the channel is off). Called in this order at start-up.
-LISTENERS: list[Callable[["Hub"], Awaitable[Listener | None]]] = []
+LISTENERS: list[Callable[["Hub"], Awaitable[Listener | None]]] = [
+    telegram_webhook.start,  # each is None unless TELEGRAM_MODE is its mode
+    telegram_polling.start,
+]
 
 
 def build(settings: Settings, bus: Bus) -> dict[str, Channel]:

@@ -135,6 +135,19 @@ class InboundMessageAccepted(Event):
     meta: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True)
+class InboundMessageEdited(Event):
+    """The customer edited a message they sent (Telegram's edited_message); `message_id` is
+    the id of the event that recorded the original. Intake gives it the conversation."""
+
+    contact_id: str
+    channel: str
+    address: str
+    message_id: str
+    text: str
+    provider_id: str = ""
+
+
 # --- conversation.events ----------------------------------------------------------------
 
 
@@ -177,6 +190,17 @@ class MessageReceived(ConversationEvent):
     provider_id: str = ""
     attachments: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageEdited(ConversationEvent):
+    """A customer's message now reads `text`; the projector keeps the earlier versions.
+    `conversation_id` is the contact's open one when intake saw it (empty if none was open);
+    the message itself is found by `message_id`."""
+
+    message_id: str
+    text: str
+    channel: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,6 +48,10 @@ async def on_event(event: ev.Event) -> None:
             "message threaded",
             extra={"conversation_id": state["open"], "contact_id": event.contact_id, "channel": event.channel, "event_id": event.id},
         )
+    elif isinstance(event, ev.InboundMessageEdited):
+        for e in threading.on_inbound_edit(await known_state(event.contact_id), event):
+            await send(conversations, event.contact_id, e)
+        log.info("edit threaded", extra={"contact_id": event.contact_id, "channel": event.channel, "message_id": event.message_id})
     elif isinstance(event, ev.ConversationEvent):
         state = threads.get(event.contact_id) or {}
         new = threading.on_conversation_event(state, event)
@@ -55,7 +59,7 @@ async def on_event(event: ev.Event) -> None:
             threads[event.contact_id] = new
 
 
-HANDLES = frozenset({"InboundMessageAccepted", "ConversationResolved", "ConversationReopened"})
+HANDLES = frozenset({"InboundMessageAccepted", "InboundMessageEdited", "ConversationResolved", "ConversationReopened"})
 
 
 @app.agent(intake_sources, concurrency=1)

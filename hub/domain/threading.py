@@ -17,6 +17,8 @@ from hub.events import (
     ConversationResolved,
     Event,
     InboundMessageAccepted,
+    InboundMessageEdited,
+    MessageEdited,
     MessageReceived,
     derived_id,
 )
@@ -54,6 +56,14 @@ def on_inbound(state: State, msg: InboundMessageAccepted) -> tuple[State, list[E
         out.append(kind(id=derived_id("opt", said, msg.id), at=msg.at, contact_id=msg.contact_id, conversation_id=conversation_id,
                         channel=msg.channel, address=msg.address, keyword=msg.text.strip()[:40]))
     return {**state, "open": conversation_id}, out
+
+
+def on_inbound_edit(state: State, msg: InboundMessageEdited) -> list[Event]:
+    """An edit changes a message already threaded; it opens nothing and moves no state."""
+    return [
+        MessageEdited(id=msg.id, at=msg.at, contact_id=msg.contact_id, conversation_id=state.get("open") or "",
+                      message_id=msg.message_id, text=msg.text, channel=msg.channel)
+    ]
 
 
 def on_conversation_event(state: State, event: Event) -> State:

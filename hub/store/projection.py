@@ -121,6 +121,8 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
     if isinstance(e, ev.ContactsMerged):
         await _merge_contacts(s, e)
         return None
+    if isinstance(e, ev.MessageEdited):
+        return await _apply_edit(s, e, frames)
     if isinstance(e, (ev.Escalated, ev.EscalationNotified, ev.EscalationAcknowledged)):
         await _apply_escalation(s, e, frames)
         return None
@@ -196,6 +198,35 @@ async def _apply_escalation(s: AsyncSession, e: ev.Event, frames: list[dict[str,
         await s.execute(update(Escalation).where(*where).values(acknowledged_by=e.by, acknowledged_at=e.at))
 
 
+async def _apply_edit(s: AsyncSession, e: ev.MessageEdited, frames: list[dict[str, Any]]) -> str | None:
+    """The message takes the new text; earlier versions stay in meta["edits"]. An edit
+    already applied (same event id) changes nothing, so a replay leaves the same row."""
+    m = await s.get(Message, e.message_id)
+    if m is None:
+        return None  # an edit of a message the hub never received: nothing to change
+    meta = dict(m.meta or {})
+    edits = list(meta.get("edits") or [])
+    if any(x.get("id") == e.id for x in edits):
+        return None
+    edits.append({"id": e.id, "text": m.text, "at": meta.get("edited_at") or iso(m.at)})
+    meta.update(edits=edits, edited_at=iso(e.at))
+    m.text, m.meta = e.text, meta
+    frames.append({"type": "message.updated", "conversation_id": m.conversation_id, "message_id": m.id})
+    return m.conversation_id
+
+
+async def _apply_context(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """What a channel said about the conversation (a Telegram /start payload such as an order
+    number) is kept on it, by key; rare, so one read-modify-write per such message."""
+    for r in rows:
+        given = {k: r["meta"][k] for k in _CONTEXT_KEYS if r["meta"].get(k)}
+        if not given:
+            continue
+        conv = await s.get(Conversation, r["conversation_id"])
+        if conv is not None:
+            conv.context = {**(conv.context or {}), **given}
+
+
 async def _merge_contacts(s: AsyncSession, e: ev.ContactsMerged) -> None:
     """The merged contact's identities and conversations move to the surviving one; the
     identity that carried the link points there even if it was never seen before."""
@@ -207,6 +238,8 @@ async def _merge_contacts(s: AsyncSession, e: ev.ContactsMerged) -> None:
     await s.execute(update(Identity).where(Identity.channel == e.channel, Identity.address == e.address).values(contact_id=e.contact_id))
 
 
+#: Keys of an inbound message's meta that describe its conversation (copied to `context`).
+_CONTEXT_KEYS = ("start_payload",)
 _INSERTED = (ev.ConversationOpened, ev.MessageReceived, ev.ReplyRequested, ev.NoteAdded)
 
 
@@ -219,6 +252,7 @@ async def _insert_run(s: AsyncSession, run: Sequence[ev.Event], frames: list[dic
     written = await _insert_rows(s, Message, rows, ["id"], returning=Message.id) if rows else set()
     new_rows = [r for r in rows if r["id"] in written]
     await _apply_new_messages(s, new_rows)
+    await _apply_context(s, [r for r in new_rows if r["direction"] == "in" and r["meta"]])
     for r in new_rows:
         touched[r["conversation_id"]] = None
         frames.append({"type": "message.created", "conversation_id": r["conversation_id"], "message": {

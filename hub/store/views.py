@@ -26,6 +26,9 @@ def message_view(m: Message) -> dict[str, Any]:
         "delivery": m.delivery,
         "error": m.error,
         "attachments": m.attachments or [],
+        # A customer's edits (Telegram): the text above is the latest, earlier versions here.
+        "edited_at": (m.meta or {}).get("edited_at"),
+        "edits": [{"text": x.get("text", ""), "at": x.get("at")} for x in (m.meta or {}).get("edits") or []],
     }
 
 
@@ -54,6 +57,7 @@ def conversation_view(
         "last_message_at": iso(c.last_message_at),
         "created_at": iso(c.created_at),
         "resolved_at": iso(c.resolved_at),
+        "context": dict(c.context or {}),  # e.g. {"start_payload": "order-1234"} from Telegram's /start
         # as the SLA processor last reported them (processors/sla.py); no policy, no clocks
         "sla": {"policy": None, "first_response": None, "next_response": None, "resolution": None, **(c.sla or {})},
     }

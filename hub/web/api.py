@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
+from channels.registry import ADAPTERS
 from hub import events as ev
 from hub import topics
 from hub.auth import authenticate, make_token
@@ -95,9 +96,12 @@ async def conversation(request: web.Request) -> web.Response:
 async def reply(request: web.Request) -> web.Response:
     user = require(request)
     data = await read_json(request)
-    text = text_field(data, "text", limit=hub_of(request).settings.max_chat_text)
     conv = await load_conversation(request)
     channel = data.get("channel") or conv.channel
+    # A channel that sends long texts as several messages (Telegram) takes more than a chat frame.
+    adapter = ADAPTERS.get(channel) if isinstance(channel, str) else None
+    limit = max(hub_of(request).settings.max_chat_text, adapter.max_text if adapter else 0)
+    text = text_field(data, "text", limit=limit)
     async with hub_of(request).db() as s:
         identity = (
             await s.scalars(

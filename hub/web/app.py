@@ -15,6 +15,7 @@ from channels import registry
 from channels.api.inbound import routes as api_channel_routes
 from channels.attachments import routes as attachment_routes
 from channels.sms.webhook import routes as sms_routes
+from channels.telegram.webhook import routes as telegram_routes
 from channels.webchat.socket import on_chat_delivered
 from channels.webchat.socket import routes as webchat_routes
 from hub import topics
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)
     app.add_routes(sms_routes)
+    app.add_routes(telegram_routes)
     app.add_routes(attachment_routes)
     app.router.add_static("/static/", STATIC)
     app.on_startup.append(functools.partial(_start, settings))

@@ -65,3 +65,13 @@ async def test_limits_and_missing_adapter_fail_before_any_call() -> None:
     assert not result.ok and "longer than 10" in result.error and ch.calls == 0
     result, _ = await run(None)
     assert not result.ok and "no adapter" in result.error
+
+
+async def test_a_providers_retry_after_is_waited_at_least_and_too_long_a_wait_fails() -> None:
+    ch = Scripted([SendResult(ok=False, error="429", retryable=True, retry_after=3.5), SendResult(ok=False, error="429", retryable=True, retry_after=0.5), SendResult(ok=True)])
+    result, pauses = await run(ch)
+    assert result.ok and ch.calls == 3
+    assert pauses == [3.5, 2]  # the provider's 3.5 s over our 1 s, then our 2 s over its 0.5 s
+    ch = Scripted([SendResult(ok=False, error="Telegram rate limit", retryable=True, retry_after=3600)])
+    result, pauses = await run(ch)
+    assert not result.ok and ch.calls == 1 and pauses == [] and "3600" in result.error and "Telegram rate limit" in result.error

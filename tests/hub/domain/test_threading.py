@@ -120,3 +120,13 @@ def test_same_message_twice_from_the_same_state_gives_identical_events() -> None
         assert [e.id for e in a] == [e.id for e in b]
         assert a_state == b_state
         assert [e.to_json() for e in a] == [e.to_json() for e in b]
+
+
+def test_an_edit_goes_to_the_open_conversation_and_changes_no_state() -> None:
+    from hub.events import InboundMessageEdited, MessageEdited
+
+    edit = InboundMessageEdited(id="e1", contact_id="k", channel="telegram", address="42", message_id="m1", text="fixed")
+    [out] = threading.on_inbound_edit({"open": "conv-1"}, edit)
+    assert isinstance(out, MessageEdited) and (out.id, out.conversation_id, out.message_id, out.text) == ("e1", "conv-1", "m1", "fixed")
+    [none_open] = threading.on_inbound_edit({}, edit)
+    assert none_open.conversation_id == ""  # the projector finds the message by id

@@ -528,3 +528,22 @@ async def test_large_batch_writes_every_message_once(store: Store) -> None:
     frames = await store.apply(events)
     assert await count(store, Message) == 3000
     assert [f for f in frames if f["type"] == "message.created"] == []
+
+
+async def test_an_edit_replaces_the_text_keeps_earlier_versions_and_applies_once(store: Store) -> None:
+    first = received("c-edit", "m-edit", T0, text="my parcel is late")
+    edit = ev.MessageEdited(id="e-1", at=T0 + timedelta(minutes=5), contact_id=CONTACT, conversation_id="c-edit", message_id="m-edit", text="my parcel is very late", channel="telegram")
+    await store.apply([opened("c-edit"), first, edit])
+    await store.apply([edit])  # redelivered
+    m = await message(store, "m-edit")
+    assert m.text == "my parcel is very late"
+    assert [(x["text"], x["at"]) for x in m.meta["edits"]] == [("my parcel is late", T0.isoformat())]
+    assert m.meta["edited_at"] == (T0 + timedelta(minutes=5)).isoformat()
+    assert await store.apply([ev.MessageEdited(id="e-2", at=T0, contact_id=CONTACT, conversation_id="", message_id="never-seen", text="x")]) == []
+
+
+async def test_a_start_payload_is_kept_on_the_conversation_context(store: Store) -> None:
+    start = ev.MessageReceived(id="m-start", at=T0, contact_id=CONTACT, conversation_id="c-ctx", channel="telegram", address="42",
+                               text="/start order-1234", meta={"start_payload": "order-1234", "update_id": 1})
+    await store.apply([opened("c-ctx", channel="telegram", address="42"), start, received("c-ctx", "m-plain", T0 + timedelta(seconds=1))])
+    assert (await conversation(store, "c-ctx")).context == {"start_payload": "order-1234"}

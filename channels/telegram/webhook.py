@@ -1,0 +1,97 @@
+"""Webhook mode: POST /webhooks/telegram answers 200 only once the broker acked the update,
+so Telegram redelivers anything not stored. At start the hub calls setWebhook with the
+secret and the update kinds it handles; every request must carry that secret
+(X-Telegram-Bot-Api-Secret-Token, compared in constant time). Without a secret the mode
+refuses to start: anyone could post forged updates."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import re
+
+from aiohttp import web
+from telegram import Bot
+from telegram.error import TelegramError
+
+from channels.telegram.accept import accept
+from channels.telegram.bot import make_bot, scrub
+from channels.telegram.updates import HANDLED_UPDATES, NotAnUpdate, parse_json
+from hub.bus import BrokerUnavailable
+from hub.config import ConfigError, Settings
+from hub.web.context import Hub, hub_of
+from hub.web.errors import ApiError
+
+log = logging.getLogger("hub.telegram")
+PATH = "/webhooks/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
+RETRY: tuple[float, ...] = (1, 2, 5, 10, 30)
+routes = web.RouteTableDef()
+
+
+def secret_matches(settings: Settings, given: str) -> bool:
+    want = settings.telegram_webhook_secret
+    return bool(want) and hmac.compare_digest(given.encode(), want.encode())
+
+
+@routes.post(PATH)
+async def inbound_update(request: web.Request) -> web.Response:
+    hub = hub_of(request)
+    settings = hub.settings
+    if not settings.telegram_bot_token or settings.telegram_mode != "webhook":
+        raise ApiError(404, "channel_off", "the Telegram webhook is not configured")
+    if not secret_matches(settings, request.headers.get(SECRET_HEADER, "")):
+        log.warning("telegram webhook refused: bad secret", extra={"path": request.path, "remote": request.remote})
+        raise ApiError(403, "bad_secret", f"{SECRET_HEADER} does not match")
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, "invalid", "the body is not JSON") from exc
+    try:
+        kind = await accept(hub, parse_json(data))
+    except NotAnUpdate as exc:
+        raise ApiError(400, "invalid", str(exc)) from exc
+    except BrokerUnavailable as exc:
+        raise ApiError(503, "unavailable", "not stored; Telegram will retry") from exc
+    return web.json_response({"ok": True, "kind": kind})
+
+
+class WebhookRegistration:
+    """setWebhook, retried in the background until Telegram took it (the route works
+    meanwhile: Telegram keeps what it cannot deliver)."""
+
+    def __init__(self, hub: Hub, bot: Bot) -> None:
+        self.hub = hub
+        self.bot = bot
+        self.task = asyncio.create_task(self._register())
+
+    async def _register(self) -> None:
+        s = self.hub.settings
+        url = s.base_url + PATH
+        for pause in (0.0, *RETRY, *([RETRY[-1]] * 1000)):
+            await asyncio.sleep(pause)
+            try:
+                await self.bot.set_webhook(url=url, secret_token=s.telegram_webhook_secret, allowed_updates=list(HANDLED_UPDATES))
+            except TelegramError as exc:
+                log.warning("setWebhook failed, retrying", extra={"error": scrub(str(exc), s)})
+                continue
+            log.info("telegram webhook set", extra={"url": url, "updates": list(HANDLED_UPDATES)})
+            return
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.bot.shutdown()
+
+
+async def start(hub: Hub) -> WebhookRegistration | None:
+    s = hub.settings
+    if not s.telegram_bot_token or s.telegram_mode != "webhook":
+        return None
+    if not s.telegram_webhook_secret:
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET is required in webhook mode: without it anyone could post forged updates")
+    if not _SECRET_SHAPE.match(s.telegram_webhook_secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+    return WebhookRegistration(hub, make_bot(s))

@@ -135,6 +135,8 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
         changes = {"status": "open", "resolved_at": None}
     elif isinstance(e, ev.ConversationMarkedPending):
         changes = {"status": "pending"}
+    elif isinstance(e, ev.ComplaintDetected):
+        changes = {"complaint": True}  # the dashboard's complaints and the queue's flag read it
     if changes is None:
         return None
     await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(**changes))  # type: ignore[attr-defined]

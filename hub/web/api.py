@@ -227,8 +227,12 @@ async def live(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     name = user["username"]
-    first = not hub.sockets.agents.get(name)
+    # `?presence=0`: frames only, availability untouched (the manager dashboard).
+    presence = request.query.get("presence") != "0"
+    first = presence and not hub.sockets.is_online(name)
     hub.sockets.agents[name].add(ws)
+    if not presence:
+        hub.sockets.watchers.add(ws)
     try:
         if first:
             await set_availability(request, name, True)
@@ -240,9 +244,10 @@ async def live(request: web.Request) -> web.StreamResponse:
         log.warning("availability not published", extra={"agent": name})
     finally:
         hub.sockets.agents[name].discard(ws)
+        hub.sockets.watchers.discard(ws)
         if not hub.sockets.agents[name]:
             hub.sockets.agents.pop(name, None)
-        if name not in hub.sockets.agents and not hub.stopping:
+        if presence and not hub.sockets.is_online(name) and not hub.stopping:
             try:
                 await set_availability(request, name, False)
             except BrokerUnavailable:

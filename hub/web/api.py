@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -15,8 +16,8 @@ from hub.bus import BrokerUnavailable
 from hub.domain import sms
 from hub.store.models import Conversation, Identity, User
 from hub.store.queries import BadCursor, get_conversation, list_conversations
-from hub.web.context import SESSION_COOKIE, hub_of, require
-from hub.web.errors import ApiError, read_json, text_field
+from hub.web.context import SESSION_COOKIE, csrf_token, hub_of, require
+from hub.web.errors import ApiError, error_response, read_json, text_field
 
 log = logging.getLogger("hub.api")
 routes = web.RouteTableDef()
@@ -44,13 +45,23 @@ async def login(request: web.Request) -> web.Response:
     username = text_field(data, "username", limit=64)
     password = text_field(data, "password", limit=256)
     hub = hub_of(request)
+    key = hub.logins.key(username, request.remote or "")
+    wait = hub.logins.retry_after(key, time.monotonic())
+    if wait:
+        log.warning("login throttled", extra={"username": username, "remote": request.remote, "retry_after": wait})
+        response = error_response(429, "too_many_attempts", f"too many failed sign-ins; try again in {wait} s")
+        response.headers["Retry-After"] = str(wait)
+        return response
     async with hub.db() as s:
         user = await authenticate(s, username, password)
     if user is None:
+        hub.logins.failed(key, time.monotonic())
         log.info("login refused", extra={"username": username})
         raise ApiError(401, "bad_credentials", "wrong username or password")
+    hub.logins.succeeded(key)
     token = make_token(hub.settings.secret_key, user)
-    response = web.json_response({"token": token, "user": {"username": user.username, "role": user.role}})
+    response = web.json_response({"token": token, "csrf_token": csrf_token(hub.settings.secret_key, token),
+                                  "user": {"username": user.username, "role": user.role}})
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=hub.settings.base_url.startswith("https"))
     return response
 

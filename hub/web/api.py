@@ -15,7 +15,7 @@ from hub.auth import authenticate, make_token
 from hub.bus import BrokerUnavailable
 from hub.domain import sms
 from hub.store.models import Conversation, Identity, User
-from hub.store.queries import BadCursor, get_conversation, list_conversations
+from hub.store.queries import BadCursor, get_conversation, list_conversations, queue_counts
 from hub.web.context import SESSION_COOKIE, csrf_token, hub_of, require
 from hub.web.errors import ApiError, error_response, read_json, text_field
 
@@ -86,10 +86,18 @@ async def conversations(request: web.Request) -> web.Response:
             page = await list_conversations(
                 s, status=status, queue=q.get("queue") or None, assignee=assignee,
                 channel=q.get("channel") or None, cursor=q.get("cursor") or None,
+                unassigned=q.get("unassigned") in ("1", "true"),
             )
     except BadCursor as exc:
         raise ApiError(400, "bad_cursor", str(exc)) from exc
     return web.json_response(page)
+
+
+@routes.get("/api/v1/conversations/counts")  # before /{id}, which would take "counts" for an id
+async def counts(request: web.Request) -> web.Response:
+    user = require(request)
+    async with hub_of(request).db() as s:
+        return web.json_response(await queue_counts(s, user["username"]))
 
 
 @routes.get("/api/v1/conversations/{id}")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.store.models import Contact, Conversation, Identity, Message
@@ -59,8 +59,11 @@ async def list_conversations(
     channel: str | None = None,
     cursor: str | None = None,
     limit: int = PAGE,
+    unassigned: bool = False,
 ) -> dict[str, Any]:
     q = select(Conversation)
+    if unassigned:
+        q = q.where(Conversation.assignee.is_(None))
     if status:
         q = q.where(Conversation.status == status)
     if queue:
@@ -109,3 +112,17 @@ async def chat_history(session: AsyncSession, contact_id: str, limit: int = 200)
         .limit(limit)
     )
     return list(reversed(list(rows)))
+
+
+async def queue_counts(session: AsyncSession, me: str) -> dict[str, Any]:
+    """The numbers beside the agent page's filters: every status, and for the conversations
+    still to be worked (open or pending) mine, unassigned, per queue and per channel."""
+    c = Conversation
+    todo = c.status.in_(("open", "pending"))
+    statuses = dict((await session.execute(select(c.status, func.count()).group_by(c.status))).all())
+    queues = dict((await session.execute(select(func.coalesce(c.queue, ""), func.count()).where(todo).group_by(func.coalesce(c.queue, "")))).all())
+    channels = dict((await session.execute(select(c.channel, func.count()).where(todo).group_by(c.channel))).all())
+    mine = await session.scalar(select(func.count()).select_from(c).where(todo, c.assignee == me))
+    nobody = await session.scalar(select(func.count()).select_from(c).where(todo, c.assignee.is_(None)))
+    return {"status": {k: int(v) for k, v in statuses.items()}, "queue": {k: int(v) for k, v in queues.items()},
+            "channel": {k: int(v) for k, v in channels.items()}, "mine": int(mine or 0), "unassigned": int(nobody or 0)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -15,9 +16,9 @@ from hub.auth import authenticate, make_token
 from hub.bus import BrokerUnavailable
 from hub.domain import sms
 from hub.store.models import Conversation, Identity, User
-from hub.store.queries import BadCursor, get_conversation, list_conversations
-from hub.web.context import SESSION_COOKIE, hub_of, require
-from hub.web.errors import ApiError, read_json, text_field
+from hub.store.queries import BadCursor, get_conversation, list_conversations, queue_counts
+from hub.web.context import SESSION_COOKIE, csrf_token, hub_of, require
+from hub.web.errors import ApiError, error_response, read_json, text_field
 
 log = logging.getLogger("hub.api")
 routes = web.RouteTableDef()
@@ -45,13 +46,23 @@ async def login(request: web.Request) -> web.Response:
     username = text_field(data, "username", limit=64)
     password = text_field(data, "password", limit=256)
     hub = hub_of(request)
+    key = hub.logins.key(username, request.remote or "")
+    wait = hub.logins.retry_after(key, time.monotonic())
+    if wait:
+        log.warning("login throttled", extra={"username": username, "remote": request.remote, "retry_after": wait})
+        response = error_response(429, "too_many_attempts", f"too many failed sign-ins; try again in {wait} s")
+        response.headers["Retry-After"] = str(wait)
+        return response
     async with hub.db() as s:
         user = await authenticate(s, username, password)
     if user is None:
+        hub.logins.failed(key, time.monotonic())
         log.info("login refused", extra={"username": username})
         raise ApiError(401, "bad_credentials", "wrong username or password")
+    hub.logins.succeeded(key)
     token = make_token(hub.settings.secret_key, user)
-    response = web.json_response({"token": token, "user": {"username": user.username, "role": user.role}})
+    response = web.json_response({"token": token, "csrf_token": csrf_token(hub.settings.secret_key, token),
+                                  "user": {"username": user.username, "role": user.role}})
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=hub.settings.base_url.startswith("https"))
     return response
 
@@ -76,10 +87,18 @@ async def conversations(request: web.Request) -> web.Response:
             page = await list_conversations(
                 s, status=status, queue=q.get("queue") or None, assignee=assignee,
                 channel=q.get("channel") or None, cursor=q.get("cursor") or None,
+                unassigned=q.get("unassigned") in ("1", "true"),
             )
     except BadCursor as exc:
         raise ApiError(400, "bad_cursor", str(exc)) from exc
     return web.json_response(page)
+
+
+@routes.get("/api/v1/conversations/counts")  # before /{id}, which would take "counts" for an id
+async def counts(request: web.Request) -> web.Response:
+    user = require(request)
+    async with hub_of(request).db() as s:
+        return web.json_response(await queue_counts(s, user["username"]))
 
 
 @routes.get("/api/v1/conversations/{id}")
@@ -231,8 +250,12 @@ async def live(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     name = user["username"]
-    first = not hub.sockets.agents.get(name)
+    # `?presence=0`: frames only, availability untouched (the manager dashboard).
+    presence = request.query.get("presence") != "0"
+    first = presence and not hub.sockets.is_online(name)
     hub.sockets.agents[name].add(ws)
+    if not presence:
+        hub.sockets.watchers.add(ws)
     try:
         if first:
             await set_availability(request, name, True)
@@ -244,9 +267,10 @@ async def live(request: web.Request) -> web.StreamResponse:
         log.warning("availability not published", extra={"agent": name})
     finally:
         hub.sockets.agents[name].discard(ws)
+        hub.sockets.watchers.discard(ws)
         if not hub.sockets.agents[name]:
             hub.sockets.agents.pop(name, None)
-        if name not in hub.sockets.agents and not hub.stopping:
+        if presence and not hub.sockets.is_online(name) and not hub.stopping:
             try:
                 await set_availability(request, name, False)
             except BrokerUnavailable:

@@ -26,6 +26,7 @@ from hub.store.db import as_utc, make_engine, ping, sessionmaker
 from hub.store.models import DeadLetter, WorkerHeartbeat
 from hub.web.api import routes as api_routes
 from hub.web.context import HUB_KEY, Hub, hub_of
+from hub.web.dashboard import routes as dashboard_routes
 from hub.web.escalations import routes as escalation_routes
 from hub.web.reports import routes as report_routes
 from hub.web.errors import errors_middleware, security_headers
@@ -94,8 +95,7 @@ async def agent_page(_: web.Request) -> web.FileResponse:
 
 @routes.get("/manager")
 async def manager_page(_: web.Request) -> web.FileResponse:
-    # The manager dashboard is issue 7; the signed-in page is the same app for now.
-    return web.FileResponse(STATIC / "index.html")
+    return web.FileResponse(STATIC / "manager.html")
 
 
 async def _start(settings: Settings, app: web.Application) -> None:
@@ -131,6 +131,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(api_routes)
     app.add_routes(escalation_routes)
     app.add_routes(report_routes)
+    app.add_routes(dashboard_routes)
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)
     app.add_routes(sms_routes)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +17,12 @@ from hub.bus import Bus
 from hub.config import Settings
 from hub.web.errors import ApiError
 from hub.web.live import LiveFeed, Sockets
+from hub.web.throttle import LoginThrottle
 
 HUB_KEY: web.AppKey["Hub"] = web.AppKey("hub")
 SESSION_COOKIE = "hub_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiKeyCache:
@@ -53,6 +58,7 @@ class Hub:
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
     stopping: bool = False
     listeners: list[Any] = field(default_factory=list)  # channels.registry.Listener
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
@@ -69,6 +75,26 @@ def token_of(request: web.Request) -> str | None:
     return request.query.get("token") or request.cookies.get(SESSION_COOKIE)
 
 
+def csrf_token(secret: str, session_token: str) -> str:
+    """Bound to the session token, so it needs no storage and dies with the session."""
+    return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def _cookie_only(request: web.Request) -> bool:
+    return not request.headers.get("Authorization", "").lower().startswith("bearer ") and not request.query.get("token")
+
+
+def check_csrf(request: web.Request, token: str) -> None:
+    """The session cookie is SameSite=Strict, but a state change that rides on the cookie
+    alone must also carry the CSRF token given at login: a cross-site form cannot set
+    headers. A bearer token is never sent by a browser on its own, so it needs none."""
+    if request.method in SAFE_METHODS or not _cookie_only(request):
+        return
+    wanted = csrf_token(hub_of(request).settings.secret_key, token)
+    if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), wanted):
+        raise ApiError(403, "csrf", f"a request signed in by cookie must send the {CSRF_HEADER} header given at login")
+
+
 def user_of(request: web.Request) -> dict[str, Any] | None:
     token = token_of(request)
     if not token:
@@ -83,6 +109,7 @@ def require(request: web.Request, role: str = "agent") -> dict[str, Any]:
     user = user_of(request)
     if user is None:
         raise ApiError(401, "unauthorized", "sign in first: a valid bearer token is required")
+    check_csrf(request, token_of(request) or "")
     if not role_at_least(user["role"], role):
         raise ApiError(403, "forbidden", f"this needs the {role} role or higher")
     return user

@@ -25,6 +25,15 @@ class Sockets:
     def __init__(self) -> None:
         self.agents: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self.chats: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        # Sockets that receive frames without making their user available (a manager's
+        # dashboard must not put her in the routing of her queues).
+        self.watchers: set[web.WebSocketResponse] = set()
+
+    def is_online(self, name: str) -> bool:
+        return any(ws not in self.watchers for ws in self.agents.get(name, ()))
+
+    def online_agents(self) -> set[str]:
+        return {name for name in list(self.agents) if self.is_online(name)}
 
     @staticmethod
     async def _send_all(sockets: set[web.WebSocketResponse], frame: dict[str, Any]) -> int:

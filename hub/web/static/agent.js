@@ -10,14 +10,14 @@ const I18N = {
         replyph: "Write a reply… (Ctrl+Enter sends)", noteph: "Internal note, not sent to the customer",
         live: "live", offline: "offline", unassigned: "unassigned", queue: "queue", complaint: "complaint",
         escalation: "Escalation", conversation: "conversation", level: "level", network: "Network error; try again.",
-        empty: "Nothing here.", other: "فارسی", otherLang: "fa" },
+        empty: "Nothing here.", everyone: "All", mine: "Mine", channel: "Channel", nobody: "Unassigned", queueF: "Queue", other: "فارسی", otherLang: "fa" },
   fa: { title: "مرکز تماس", signin: "ورود", username: "نام کاربری", password: "گذرواژه", logout: "خروج",
         status: "وضعیت", all: "همه", open: "باز", pending: "در انتظار", resolved: "حل‌شده", more: "بیشتر",
         pick: "یک گفتگو را انتخاب کنید.", resolve: "حل شد", reopen: "بازگشایی", send: "ارسال", note: "افزودن یادداشت",
         replyph: "پاسخ بنویسید… (ارسال با Ctrl+Enter)", noteph: "یادداشت داخلی، برای مشتری فرستاده نمی‌شود",
         live: "زنده", offline: "آفلاین", unassigned: "بدون مسئول", queue: "صف", complaint: "شکایت",
         escalation: "ارجاع", conversation: "گفتگو", level: "سطح", network: "خطای شبکه؛ دوباره تلاش کنید.",
-        empty: "چیزی نیست.", other: "English", otherLang: "en" },
+        empty: "چیزی نیست.", everyone: "همه", mine: "مال من", channel: "کانال", nobody: "بدون مسئول", queueF: "صف", other: "English", otherLang: "en" },
 };
 
 const state = {
@@ -32,6 +32,8 @@ const state = {
   socket: null,
   backoff: 1000,
   reconnect: null,
+  scope: "",       // "", "mine" or "unassigned"
+  counts: null,    // GET /api/v1/conversations/counts, for the numbers beside the filters
 };
 let lang = localStorage.getItem("hub.lang") === "fa" ? "fa" : "en";
 const $ = (sel) => document.querySelector(sel);
@@ -111,6 +113,7 @@ function applyLang() {
   toggle.textContent = t("other");
   toggle.lang = t("otherLang");
   setLive(state.socket && state.socket.readyState === WebSocket.OPEN);
+  renderCounts();
   renderQueue();
   if (state.conv) renderHeader(state.conv);
   if (state.open) openConversation(state.open);  // message times are formatted per language
@@ -138,10 +141,44 @@ function renderQueue() {
   $("#queue-more").hidden = !state.next;
 }
 
+const num = (n) => Number(n || 0).toLocaleString(lang === "fa" ? "fa-IR" : "en");
+
+// Options keep the chosen value across re-renders; values the counts no longer name stay
+// while chosen, so a filter never silently jumps back to "All".
+function fillSelect(select, counts, label) {
+  const chosen = select.value;
+  const names = Object.keys(counts || {}).sort();
+  if (chosen && !names.includes(chosen)) names.push(chosen);
+  select.replaceChildren(el("option", { value: "" }, t("all")),
+    ...names.map((n) => el("option", { value: n }, `${label(n)} (${num((counts || {})[n])})`)));
+  select.value = chosen;
+}
+
+function renderCounts() {
+  const c = state.counts || {};
+  $("#count-mine").textContent = state.counts ? num(c.mine) : "";
+  $("#count-unassigned").textContent = state.counts ? num(c.unassigned) : "";
+  const status = $("#filter-status");
+  for (const o of status.options) if (o.value) o.textContent = state.counts ? `${t(o.value)} (${num((c.status || {})[o.value])})` : t(o.value);
+  fillSelect($("#filter-queue"), c.queue, (n) => n || "—");
+  fillSelect($("#filter-channel"), c.channel, (n) => n);
+  document.querySelectorAll(".scope").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.scope === state.scope)));
+}
+
+async function loadCounts() {
+  state.counts = await api("GET", "/api/v1/conversations/counts", undefined, { quiet: true });
+  renderCounts();
+}
+
 async function loadQueue(append, opts) {
   const params = new URLSearchParams();
   const status = $("#filter-status").value;
   if (status) params.set("status", status);
+  if ($("#filter-queue").value) params.set("queue", $("#filter-queue").value);
+  if ($("#filter-channel").value) params.set("channel", $("#filter-channel").value);
+  if (state.scope === "mine") params.set("assignee", "me");
+  if (state.scope === "unassigned") params.set("unassigned", "1");
+  if (!append) loadCounts().catch(ignore);
   if (append && state.next) params.set("cursor", state.next);
   const qs = params.toString();
   const page = await api("GET", `/api/v1/conversations${qs ? `?${qs}` : ""}`, undefined, opts);
@@ -371,6 +408,8 @@ function signOut() {
   state.convs = [];
   state.next = null;
   state.loaded = false;
+  state.counts = null;
+  renderCounts();
   renderQueue();
   closeConversation();
   $("#app").hidden = true;
@@ -415,7 +454,12 @@ document.addEventListener("DOMContentLoaded", () => {
     applyLang();
   });
   $("#logout").addEventListener("click", signOut);
-  $("#filter-status").addEventListener("change", () => loadQueue(false).catch(ignore));
+  for (const f of ["#filter-status", "#filter-queue", "#filter-channel"]) $(f).addEventListener("change", () => loadQueue(false).catch(ignore));
+  document.querySelectorAll(".scope").forEach((b) => b.addEventListener("click", () => {
+    state.scope = b.dataset.scope;
+    renderCounts();
+    loadQueue(false).catch(ignore);
+  }));
   $("#queue-more").addEventListener("click", () => loadQueue(true).catch(ignore));
   $("#login-form").addEventListener("submit", login);
   wireConversation();

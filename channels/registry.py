@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from channels.api.channel import ApiChannel
 from channels.base import Channel, ChannelNotConfigured, Media
+from channels.email import attachments as email_attachments
+from channels.email import imap as email_imap
+from channels.email import smtp_listener as email_smtp
+from channels.email.channel import EmailChannel
 from channels.sms import media as sms_media
 from channels.sms.channel import SmsChannel
 from channels.webchat.channel import WebChatChannel
@@ -24,6 +28,7 @@ ADAPTERS: dict[str, type[Channel]] = {
     WebChatChannel.name: WebChatChannel,
     ApiChannel.name: ApiChannel,
     SmsChannel.name: SmsChannel,
+    EmailChannel.name: EmailChannel,
 }
 
 
@@ -31,6 +36,7 @@ ADAPTERS: dict[str, type[Channel]] = {
 #: AttachmentUnavailable. A channel without an entry has no attachments to open.
 ATTACHMENT_OPENERS: dict[str, Callable[["Hub", "Message", dict], Awaitable[Media]]] = {
     "sms": sms_media.open_item,
+    "email": email_attachments.open_item,
 }
 
 
@@ -42,7 +48,10 @@ class Listener(Protocol):
 
 #: Each starts one inbound edge for a web process and returns it, or None when its
 #: settings are absent (the channel is off). Called in this order at start-up.
-LISTENERS: list[Callable[["Hub"], Awaitable[Listener | None]]] = []
+LISTENERS: list[Callable[["Hub"], Awaitable[Listener | None]]] = [
+    email_imap.start,
+    email_smtp.start,
+]
 
 
 def build(settings: Settings, bus: Bus) -> dict[str, Channel]:

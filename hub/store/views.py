@@ -26,6 +26,10 @@ def message_view(m: Message) -> dict[str, Any]:
         "delivery": m.delivery,
         "error": m.error,
         "attachments": m.attachments or [],
+        # What an agent needs of a channel's extras: an email's new words without the quoted
+        # history (the full text stays in `text`), and whether a machine sent it.
+        **({"display_text": m.meta["display_text"]} if (m.meta or {}).get("display_text") else {}),
+        **({"automatic": m.meta["automatic"]} if (m.meta or {}).get("automatic") else {}),
     }
 
 

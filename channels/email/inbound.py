@@ -94,7 +94,7 @@ async def take(hub: "Hub", raw: bytes, *, edge: str, envelope_sender: str | None
     await accept_inbound(hub.bus, message)
     hub.count("hub_inbound_messages_total")
     log.info("email accepted", extra={"contact_id": contact_id, "event_id": event_id, "edge": edge,
-                                      "thread": hint["by"] if hint else "new", "conversation_id": hint["conversation_id"] if hint else None})
+                                      "threaded_by": hint["by"] if hint else "new", "conversation_id": hint["conversation_id"] if hint else None})
     return Taken("accepted", event_id=event_id)
 
 

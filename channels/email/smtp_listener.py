@@ -30,7 +30,9 @@ class _Handler:
         if self.hub.stopping:
             return "421 4.3.2 the hub is shutting down; try again later"
         try:
-            taken = await take(self.hub, raw, edge="smtp", envelope_sender=envelope.mail_from or "", envelope_recipients=list(envelope.rcpt_tos))
+            # aiosmtpd keeps the null sender (bounces, auto-replies) as "<>"
+            sender = "" if (envelope.mail_from or "").strip() in ("", "<>") else envelope.mail_from or ""
+            taken = await take(self.hub, raw, edge="smtp", envelope_sender=sender, envelope_recipients=list(envelope.rcpt_tos))
         except TooLarge as exc:
             self.hub.count("hub_email_rejected_total")
             log.warning("mail refused: too large", extra={"peer": str(session.peer), "size": len(raw)})

@@ -150,6 +150,7 @@ class ImapPoller:
         raw = next((bytes(line) for line in fetched.lines if isinstance(line, bytearray)), None)
         if raw is None:
             return
+        log.info("imap mail fetched", extra={"uid": uid, "size": len(raw)})
         try:
             taken = await take(self.hub, raw, edge="imap")
         except BadMail as exc:

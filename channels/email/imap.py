@@ -69,6 +69,7 @@ class ImapPoller:
         self.target = target
         self.task: asyncio.Task[None] | None = None
         self.client: aioimaplib.IMAP4 | None = None
+        self.failures = 0
 
     def start(self) -> None:
         self.task = asyncio.create_task(self.run(), name="imap-poller")
@@ -83,7 +84,7 @@ class ImapPoller:
         await self._close()
 
     async def run(self) -> None:
-        failures = 0
+        self.failures = 0
         while True:
             try:
                 await self.session()
@@ -94,8 +95,8 @@ class ImapPoller:
             except Exception as exc:  # noqa: BLE001 - a dropped connection or refusal: reconnect
                 log.warning("imap session ended", extra={"mailbox": self.target.mailbox, "error": f"{type(exc).__name__}: {exc}"})
             await self._close()
-            pause = BACKOFF[min(failures, len(BACKOFF) - 1)]
-            failures += 1
+            pause = BACKOFF[min(self.failures, len(BACKOFF) - 1)]
+            self.failures += 1
             await asyncio.sleep(pause)
 
     async def _close(self) -> None:
@@ -117,6 +118,7 @@ class ImapPoller:
         _ok(await client.select(t.mailbox), f"SELECT {t.mailbox}")
         idle = client.has_capability("IDLE")
         log.info("imap connected", extra={"mailbox": t.mailbox, "idle": idle})
+        self.failures = 0  # the backoff grows only while connecting keeps failing
         while True:
             await self.drain(client)
             if idle:

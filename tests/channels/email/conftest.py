@@ -101,7 +101,7 @@ class Dovecot:
                 time.sleep(0.1)
         raise RuntimeError("dovecot did not accept IMAP connections within 20 s")
 
-    def stop(self) -> None:
+    def halt(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -109,6 +109,9 @@ class Dovecot:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.root, ignore_errors=True)
 
     @property

@@ -64,6 +64,19 @@ async def test_smtp_sender_gets_no_250_while_the_broker_is_away_and_its_retry_is
         await _taken_once(http, email_hub, auth, text)
 
 
+async def test_the_poller_reconnects_when_the_mailbox_server_restarts(email_hub: Hub, dovecot: Dovecot) -> None:
+    offset = len(email_hub.logs("web"))
+    dovecot.halt()  # the poller's connection drops; mail keeps arriving at the (restarted) server
+    await eventually(lambda: _fetch_started(email_hub, '"imap session ended"', offset))
+    dovecot.start()
+    text = "Delivered after the mailbox server restarted."
+    await dovecot.deliver(mails.plain("ron@customer.example", "After restart", text, message_id="<after-restart@customer.example>"))
+    async with aiohttp.ClientSession() as http:
+        auth = await email_hub.login(http)
+        await _taken_once(http, email_hub, auth, text)
+    assert '"imap connected"' in email_hub.logs("web")[offset:]
+
+
 async def _unseen(dovecot: Dovecot, message_id: str) -> bool:
     flags = (await dovecot.flags()).get(message_id)
     return flags is not None and "\\Seen" not in flags

@@ -231,3 +231,16 @@ async def _delivery(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str],
 async def _status(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], conv_id: str, status: str) -> bool:
     async with http.get(f"{hub.url}/api/v1/conversations/{conv_id}", headers=auth) as r:
         return (await r.json())["status"] == status
+
+
+async def test_a_permanent_smtp_refusal_fails_the_reply_with_the_servers_words(email_hub: Hub, outbox: Outbox) -> None:
+    customer = "refuse-me@customer.example"  # the customers' server answers 550 for this mailbox
+    raw = mails.plain(customer, "Hello", "Please answer to this address.", message_id="<refuse@customer.example>")
+    assert (await smtp_deliver(email_hub, raw, customer))[0] == 250
+    async with aiohttp.ClientSession() as http:
+        auth = await email_hub.login(http)
+        conv = await eventually(lambda: conversation_with(http, email_hub, auth, "Please answer to this address."))
+        reply_id = await reply_as_agent(http, email_hub, auth, conv["id"], "This will not arrive.")
+        failed = await eventually(lambda: _delivery(http, email_hub, auth, conv["id"], reply_id, "failed"))
+    assert "550" in failed["error"] and "mailbox unavailable" in failed["error"]
+    assert not outbox.to(customer)

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from channels.api.channel import ApiChannel
 from channels.base import Channel, ChannelNotConfigured, Media
+from channels.email import attachments as email_attachments
+from channels.email import imap as email_imap
+from channels.email import smtp_listener as email_smtp
+from channels.email.channel import EmailChannel
 from channels.sms import media as sms_media
 from channels.sms.channel import SmsChannel
 from channels.telegram import media as telegram_media
@@ -29,6 +33,7 @@ ADAPTERS: dict[str, type[Channel]] = {
     ApiChannel.name: ApiChannel,
     SmsChannel.name: SmsChannel,
     TelegramChannel.name: TelegramChannel,
+    EmailChannel.name: EmailChannel,
 }
 
 
@@ -37,6 +42,7 @@ ADAPTERS: dict[str, type[Channel]] = {
 ATTACHMENT_OPENERS: dict[str, Callable[["Hub", "Message", dict], Awaitable[Media]]] = {
     "sms": sms_media.open_item,
     "telegram": telegram_media.open_item,
+    "email": email_attachments.open_item,
 }
 
 
@@ -51,6 +57,8 @@ class Listener(Protocol):
 LISTENERS: list[Callable[["Hub"], Awaitable[Listener | None]]] = [
     telegram_webhook.start,  # each is None unless TELEGRAM_MODE is its mode
     telegram_polling.start,
+    email_imap.start,
+    email_smtp.start,
 ]
 
 

@@ -46,7 +46,7 @@ async def on_event(event: ev.Event) -> None:
             await send(conversations, event.contact_id, e)
         log.info(
             "message threaded",
-            extra={"conversation_id": state["open"], "contact_id": event.contact_id, "channel": event.channel, "event_id": event.id},
+            extra={"conversation_id": state.get("open"), "events": len(out), "contact_id": event.contact_id, "channel": event.channel, "event_id": event.id},
         )
     elif isinstance(event, ev.InboundMessageEdited):
         for e in threading.on_inbound_edit(await known_state(event.contact_id), event):

@@ -42,6 +42,8 @@ HANDLES = frozenset({
 def complaint_in(event: ev.MessageReceived) -> tuple[str, str] | None:
     """(source, reason) when the message makes the conversation a complaint: a widget's
     explicit choice (meta `complaint`), the /complaint command, or the words."""
+    if isinstance(event.meta, dict) and event.meta.get("automatic"):
+        return None  # a machine's words (an auto-reply quoting ours) are nobody's complaint
     if isinstance(event.meta, dict) and event.meta.get("complaint") is True:
         return "explicit", "the customer chose to complain"
     return DETECTOR.detect(event.text)

@@ -248,6 +248,8 @@ def on_event(state: State, event: Event, policies: tuple[Policy, ...], calendars
     if isinstance(e, ConversationOpened):
         state = {**state, "facts": {**state["facts"], "channel": e.channel}}
     elif isinstance(e, MessageReceived):
+        if isinstance(e.meta, dict) and e.meta.get("automatic"):
+            return state  # an out-of-office or other machine-sent mail asks nobody for an answer
         state = _on_customer_message(state, e)
     elif isinstance(e, ReplyRequested):
         if e.author in AUTOMATIC_AUTHORS:

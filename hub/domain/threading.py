@@ -27,6 +27,14 @@ State = dict[str, Any]
 
 
 def on_inbound(state: State, msg: InboundMessageAccepted) -> tuple[State, list[Event]]:
+    hint = msg.meta.get("thread") or {}
+    target = hint.get("conversation_id") if isinstance(hint, dict) else None
+    if msg.meta.get("automatic") and (not state.get("open") or target != state.get("open")):
+        # An auto-reply or list mail joins only the open conversation it answers; it never
+        # opens or reopens one (the edge has logged and counted it).
+        return state, []
+    if target and not state.get("open") and hint.get("status") == "resolved":
+        return _reopened(state, msg, target, hint.get("queue") or "")
     conversation_id = state.get("open") or derived_id("conversation", msg.id)
     common = {
         "at": msg.at,
@@ -64,6 +72,17 @@ def on_inbound_edit(state: State, msg: InboundMessageEdited) -> list[Event]:
         MessageEdited(id=msg.id, at=msg.at, contact_id=msg.contact_id, conversation_id=state.get("open") or "",
                       message_id=msg.message_id, text=msg.text, channel=msg.channel)
     ]
+
+
+def _reopened(state: State, msg: InboundMessageAccepted, conversation_id: str, queue: str) -> tuple[State, list[Event]]:
+    """The customer answered a resolved conversation (an email reply naming it) while
+    nothing else is open: it reopens, as a help desk reopens a solved ticket on reply."""
+    reopened = ConversationReopened(id=derived_id("reopened", msg.id), at=msg.at, contact_id=msg.contact_id,
+                                    conversation_id=conversation_id, queue=queue, by="customer")
+    received = MessageReceived(id=msg.id, at=msg.at, contact_id=msg.contact_id, conversation_id=conversation_id, channel=msg.channel,
+                               address=msg.address, name=msg.name, subject=msg.subject, text=msg.text, provider_id=msg.provider_id,
+                               attachments=list(msg.attachments), meta=dict(msg.meta))
+    return {**state, "open": conversation_id}, [reopened, received]
 
 
 def on_conversation_event(state: State, event: Event) -> State:

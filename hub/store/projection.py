@@ -258,7 +258,7 @@ async def _insert_run(s: AsyncSession, run: Sequence[ev.Event], frames: list[dic
         frames.append({"type": "message.created", "conversation_id": r["conversation_id"], "message": {
             "id": r["id"], "conversation_id": r["conversation_id"], "direction": r["direction"], "channel": r["channel"],
             "text": r["text"], "author": r["author"], "at": iso(r["at"]), "delivery": r["delivery"], "error": None,
-            "attachments": r["attachments"]}})
+            "attachments": r["attachments"], **({"display_text": r["meta"]["display_text"]} if r["meta"].get("display_text") else {})}})
 
 
 async def apply(s: AsyncSession, events: Sequence[ev.Event]) -> list[dict[str, Any]]:

@@ -29,6 +29,10 @@ def message_view(m: Message) -> dict[str, Any]:
         # A customer's edits (Telegram): the text above is the latest, earlier versions here.
         "edited_at": (m.meta or {}).get("edited_at"),
         "edits": [{"text": x.get("text", ""), "at": x.get("at")} for x in (m.meta or {}).get("edits") or []],
+        # What an agent needs of a channel's extras: an email's new words without the quoted
+        # history (the full text stays in `text`), and whether a machine sent it.
+        **({"display_text": m.meta["display_text"]} if (m.meta or {}).get("display_text") else {}),
+        **({"automatic": m.meta["automatic"]} if (m.meta or {}).get("automatic") else {}),
     }
 
 

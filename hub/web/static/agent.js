@@ -209,7 +209,9 @@ function messageItem(m) {
   if (m.channel) meta.append(el("span", { class: "badge" }, m.channel));
   if (m.author) meta.append(bidi(m.author), " · ");
   meta.append(el("time", { datetime: m.at || "" }, when(m.at)));
-  const li = el("li", { class: `msg msg-${dir}`, dataset: { id: m.id } }, meta, el("div", { class: "text", dir: "auto" }, m.text ?? ""));
+  const li = el("li", { class: `msg msg-${dir}`, dataset: { id: m.id } }, meta, el("div", { class: "text", dir: "auto" }, m.display_text || m.text || ""));
+  // An email shows its new words first; the quoted history and signature stay one click away.
+  if (m.display_text && m.display_text !== m.text) li.append(el("details", {}, el("summary", { class: "muted" }, "…"), el("div", { class: "text", dir: "auto" }, m.text)));
   if (m.attachments && m.attachments.length) {
     // Names only: an attachment URL comes from outside and must not become a link here.
     const names = m.attachments.map((a) => (a && (a.filename || a.name || a.content_type)) || "attachment");

@@ -91,6 +91,13 @@ def test_next_response_starts_with_each_message_after_a_reply() -> None:
     assert s["clocks"]["next_response"]["start"] == iso(60) and s["clocks"]["next_response"]["met_at"] is None
 
 
+def test_an_automatic_mail_asks_for_no_answer() -> None:
+    s = run(msg(0), reply(10), msg(20, 1, meta={"automatic": True}))  # an out-of-office to our reply
+    assert "next_response" not in s["clocks"] or s["clocks"]["next_response"]["met_at"] is not None
+    s = run(msg(0), reply(10), msg(20, 1))  # the same words from a person do
+    assert s["clocks"]["next_response"]["start"] == iso(20)
+
+
 def test_a_deadline_crossing_the_weekend_in_tehran() -> None:
     thursday_noon = datetime(2026, 11, 26, 12, 0, tzinfo=TEHRAN)
     s = run(ev.MessageReceived(id="in-thu", at=thursday_noon, channel="web", address="s1", **C))

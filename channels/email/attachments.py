@@ -1,0 +1,28 @@
+"""An agent opens an email attachment: it is cut out of the stored original, never fetched
+from anywhere a mail names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from channels.base import AttachmentUnavailable, Media
+from channels.email.parse import open_attachment
+from hub.store.models import Original
+
+if TYPE_CHECKING:
+    from hub.store.models import Message
+    from hub.web.context import Hub
+
+
+async def open_item(hub: "Hub", message: "Message", item: dict[str, Any]) -> Media:
+    if item.get("too_large"):
+        raise AttachmentUnavailable(413, "too_large", f"the attachment is {item.get('size')} bytes, over the HUB_EMAIL_MAX_BYTES limit")
+    async with hub.db() as s:
+        original = await s.get(Original, message.id)
+    if original is None:
+        raise AttachmentUnavailable(404, "not_found", "the original mail is not stored")
+    try:
+        content_type, body, filename = open_attachment(bytes(original.content), int(item.get("index", -1)))
+    except (IndexError, ValueError) as exc:
+        raise AttachmentUnavailable(404, "not_found", "no such attachment in the original mail") from exc
+    return Media(content_type=content_type, body=body, filename=filename)

@@ -1,0 +1,162 @@
+"""Email replies through aiosmtplib to HUB_SMTP_URL.
+
+Each reply carries a Message-ID derived from our message id (so the customer's answer
+names it), In-Reply-To and References from the customer's last mail in the conversation,
+a Reply-To with the conversation's signed token, and a text and an HTML part; the HTML
+only escapes the text, right-to-left when the text is mostly Persian or Arabic script.
+Mail the hub writes by itself (author "hub") says `Auto-Submitted: auto-replied`.
+SMTP errors become SendResults: 4xx and connection trouble may be retried, 5xx are final."""
+
+from __future__ import annotations
+
+import html
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from channels.base import Channel, ChannelNotConfigured, OutboundReply, SendResult
+from channels.email import threads
+from hub.bus import Bus
+from hub.config import Settings
+from hub.store.db import make_engine, sessionmaker
+from hub.store.models import Conversation, Message
+
+AUTOMATIC_AUTHOR = "hub"
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool
+    start_tls: bool
+
+
+def smtp_target(url: str) -> SmtpTarget:
+    """`smtp://[user:pass@]host:port[?starttls=1]` or `smtps://...` (implicit TLS)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ChannelNotConfigured(f"HUB_SMTP_URL must be smtp://host:port or smtps://host:port, not {parts.scheme or 'no scheme'}://")
+    starttls = parse_qs(parts.query).get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
+    implicit = parts.scheme == "smtps"
+    return SmtpTarget(
+        host=parts.hostname, port=parts.port or (465 if implicit else 587 if starttls else 25),
+        username=unquote(parts.username) if parts.username else None, password=unquote(parts.password) if parts.password else None,
+        use_tls=implicit, start_tls=starttls and not implicit,
+    )
+
+
+def mostly_rtl(text: str) -> bool:
+    """True when most letters are Arabic-script (Persian, Arabic) or Hebrew."""
+    letters = [c for c in text if c.isalpha()]
+    rtl = sum(1 for c in letters if "\u0590" <= c <= "\u08ff" or "\ufb1d" <= c <= "\ufefc")
+    return bool(letters) and rtl * 2 > len(letters)
+
+
+def html_body(text: str) -> str:
+    """The reply as HTML that only shows the text: every character escaped, lines kept."""
+    direction = ' dir="rtl" style="direction:rtl;text-align:right"' if mostly_rtl(text) else ""
+    lines = "<br>\n".join(html.escape(line) for line in text.split("\n"))
+    return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body><div{direction}>{lines}</div></body></html>\n'
+
+
+def reply_subject(subject: str, automatic: bool) -> str:
+    if automatic:
+        return f"[Contact hub] {subject}" if subject else "[Contact hub] notification"
+    base = " ".join((subject or "").split())
+    if not base:
+        return "Re: your message"
+    return base if base.lower().startswith("re:") else f"Re: {base}"
+
+
+def compose(reply: OutboundReply, settings: Settings, subject: str, thread: dict[str, Any]) -> EmailMessage:
+    """The reply as MIME; `thread` holds the customer's last `message_id` and `references`."""
+    automatic = reply.author == AUTOMATIC_AUTHOR
+    mail = EmailMessage()
+    mail["From"] = settings.email_from
+    mail["To"] = reply.address
+    mail["Subject"] = reply_subject(subject, automatic)
+    mail["Date"] = format_datetime(reply.at)
+    mail["Message-ID"] = threads.our_message_id(reply.message_id, settings.email_from)
+    if not automatic:
+        mail["Reply-To"] = formataddr(("", threads.reply_address(settings.email_from, reply.conversation_id, settings.secret_key)))
+        last = thread.get("message_id")
+        if last:
+            refs = [r for r in thread.get("references", []) if r != last][-10:] + [last]
+            mail["In-Reply-To"] = f"<{last}>"
+            mail["References"] = " ".join(f"<{r}>" for r in refs)
+    else:
+        mail["Auto-Submitted"] = "auto-replied"
+        mail["X-Loop"] = settings.email_from
+        mail["Precedence"] = "bulk"
+    mail.set_content(reply.text, charset="utf-8")
+    mail.add_alternative(html_body(reply.text), subtype="html", charset="utf-8")
+    return mail
+
+
+class EmailChannel(Channel):
+    name: ClassVar[str] = "email"
+    max_text: ClassVar[int] = 100_000
+
+    def __init__(self, settings: Settings, bus: Bus) -> None:
+        super().__init__(settings, bus)
+        if not (settings.smtp_url and settings.email_from):
+            raise ChannelNotConfigured("HUB_SMTP_URL and HUB_EMAIL_FROM are both needed")
+        self.target = smtp_target(settings.smtp_url)
+        self._engine: AsyncEngine | None = None
+        self._db: async_sessionmaker[AsyncSession] | None = None
+
+    def db(self) -> async_sessionmaker[AsyncSession]:
+        if self._db is None:
+            self._engine = make_engine(self.settings.database_url)
+            self._db = sessionmaker(self._engine)
+        return self._db
+
+    async def stop(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def thread_of(self, conversation_id: str) -> tuple[str, dict[str, Any]]:
+        """(subject, the customer's last mail's ids) from the read model, at send time."""
+        async with self.db()() as s:
+            conv = await s.get(Conversation, conversation_id)
+            last = (await s.scalars(
+                select(Message).where(Message.conversation_id == conversation_id, Message.direction == "in", Message.channel == "email")
+                .order_by(Message.at.desc()).limit(1)
+            )).first()
+        meta = dict(last.meta or {}) if last is not None else {}
+        return (conv.subject if conv is not None else ""), {"message_id": meta.get("message_id", ""), "references": meta.get("references", [])}
+
+    async def send(self, reply: OutboundReply) -> SendResult:
+        try:
+            subject, thread = await self.thread_of(reply.conversation_id)
+        except Exception as exc:  # noqa: BLE001 - the database being away must not lose the reply
+            return SendResult(ok=False, error=f"conversation not readable: {type(exc).__name__}", retryable=True)
+        mail = compose(reply, self.settings, subject, thread)
+        t = self.target
+        try:
+            errors, _ = await aiosmtplib.send(
+                mail, hostname=t.host, port=t.port, username=t.username, password=t.password, use_tls=t.use_tls,
+                start_tls=t.start_tls, timeout=30, tls_context=ssl.create_default_context() if (t.use_tls or t.start_tls) else None,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            words = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            return SendResult(ok=False, error=f"the mail server refused the address: {words}", retryable=all(400 <= c < 500 for c in codes))
+        except aiosmtplib.SMTPResponseException as exc:
+            return SendResult(ok=False, error=f"the mail server answered {exc.code}: {exc.message}", retryable=400 <= exc.code < 500)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return SendResult(ok=False, error=f"mail server unreachable: {type(exc).__name__}: {exc}", retryable=True)
+        if errors:
+            words = "; ".join(f"{a}: {r.code} {r.message}" for a, r in errors.items())
+            return SendResult(ok=False, error=f"the mail server refused: {words}", retryable=False)
+        return SendResult(ok=True, status="sent", provider_id=str(mail["Message-ID"]))

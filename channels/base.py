@@ -7,7 +7,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,6 +18,9 @@ from hub.config import Settings
 from hub.domain.identity import contact_id_for, contact_id_for_phone, normalise_address
 from hub.events import ContactsMerged, InboundMessageAccepted, derived_id
 from hub.store.models import Identity
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,23 @@ class Media:
     content_type: str
     body: bytes
     filename: str = ""
+
+
+class MediaTooLarge(ValueError):
+    """A provider's file is over the hub's limit; nothing past the limit was read."""
+
+
+async def read_capped(response: "aiohttp.ClientResponse", cap: int) -> bytes:
+    """A provider's response body, refused as soon as it is known to pass `cap` bytes."""
+    if response.content_length is not None and response.content_length > cap:
+        raise MediaTooLarge(f"the file is {response.content_length} bytes, over the {cap}-byte limit")
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > cap:
+            raise MediaTooLarge(f"the file is over the {cap}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class AttachmentUnavailable(Exception):

@@ -124,6 +124,19 @@ class Hub:
         return {"Authorization": f"Bearer {token}"}
 
 
+async def project(db_url: str, events: Any) -> None:
+    """Writes events into a hub's read model as its projector would, for tests that need
+    a known history (times in the past, many conversations) without sending it."""
+    from hub.store import db, projection
+
+    engine = db.make_engine(db_url)
+    try:
+        async with db.sessionmaker(engine)() as s, s.begin():
+            await projection.apply(s, events)
+    finally:
+        await engine.dispose()
+
+
 async def eventually(check: Any, timeout: float = 30.0, interval: float = 0.1) -> Any:
     """Polls an async check until it returns a truthy value; returns it."""
     deadline = time.monotonic() + timeout

@@ -21,7 +21,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from channels.base import AttachmentUnavailable, Media
+from channels.base import AttachmentUnavailable, Media, MediaTooLarge, read_capped
 from hub.config import Settings
 from hub.store.models import Message
 from hub.web.context import Hub
@@ -32,10 +32,6 @@ MAX_REDIRECTS = 3
 
 class UnsafeMedia(ValueError):
     """The URL is not one the hub may fetch; the message says why."""
-
-
-class MediaTooLarge(ValueError):
-    pass
 
 
 def is_public(address: str) -> bool:
@@ -93,18 +89,6 @@ class PublicOnlyResolver(AbstractResolver):
         await self._inner.close()
 
 
-async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
-    if response.content_length is not None and response.content_length > cap:
-        raise MediaTooLarge(f"media is {response.content_length} bytes, over the {cap}-byte limit")
-    chunks, size = [], 0
-    async for chunk in response.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > cap:
-            raise MediaTooLarge(f"media is over the {cap}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def fetch_media(settings: Settings, url: str) -> Media:
     """The media behind a Twilio MediaUrl, under every rule in this module's docstring."""
     check_twilio_url(url, settings.twilio_api_base, settings.twilio_account_sid)
@@ -131,7 +115,7 @@ async def fetch_media(settings: Settings, url: str) -> Media:
 async def _answer(response: aiohttp.ClientResponse, cap: int) -> Media:
     if response.status != 200:
         raise UnsafeMedia(f"Twilio answered {response.status} for the media")
-    body = await _read_capped(response, cap)
+    body = await read_capped(response, cap)
     return Media(content_type=response.headers.get("Content-Type", "application/octet-stream").split(";")[0], body=body)
 
 

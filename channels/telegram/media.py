@@ -11,7 +11,7 @@ import aiohttp
 from telegram.error import BadRequest, TelegramError
 from yarl import URL
 
-from channels.base import AttachmentUnavailable, Media
+from channels.base import AttachmentUnavailable, Media, MediaTooLarge, read_capped
 from channels.telegram.bot import make_bot, scrub
 from hub.config import Settings
 from hub.store.models import Message
@@ -19,10 +19,6 @@ from hub.web.context import Hub
 
 log = logging.getLogger("hub.telegram.media")
 _DEFAULT_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg"}
-
-
-class TooLarge(ValueError):
-    pass
 
 
 def file_url(settings: Settings, file_path: str) -> URL:
@@ -39,15 +35,7 @@ async def download(settings: Settings, url: URL, cap: int) -> bytes:
         async with http.get(url, allow_redirects=False) as r:
             if r.status != 200:
                 raise AttachmentUnavailable(502, "media_unavailable", f"Telegram answered {r.status} for the file")
-            if r.content_length is not None and r.content_length > cap:
-                raise TooLarge(f"the file is {r.content_length} bytes, over the {cap}-byte limit")
-            chunks, size = [], 0
-            async for chunk in r.content.iter_chunked(65536):
-                size += len(chunk)
-                if size > cap:
-                    raise TooLarge(f"the file is over the {cap}-byte limit")
-                chunks.append(chunk)
-    return b"".join(chunks)
+            return await read_capped(r, cap)
 
 
 async def open_item(hub: Hub, message: Message, item: dict[str, Any]) -> Media:
@@ -73,7 +61,7 @@ async def open_item(hub: Hub, message: Message, item: dict[str, Any]) -> Media:
     path = found.file_path[len(prefix):] if found.file_path.startswith(prefix) else found.file_path
     try:
         body = await download(s, file_url(s, path), cap)
-    except TooLarge as exc:
+    except MediaTooLarge as exc:
         raise AttachmentUnavailable(413, "too_large", str(exc)) from exc
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise AttachmentUnavailable(502, "media_unavailable", f"the file could not be fetched: {type(exc).__name__}") from exc

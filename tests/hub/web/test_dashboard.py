@@ -9,8 +9,7 @@ from typing import Any
 import aiohttp
 
 from hub import events as ev
-from hub.store import db, projection
-from tests.support import Hub, eventually
+from tests.support import Hub, eventually, project
 
 
 def opened(n: int, ago: float, queue: str, agent: str | None = None) -> list[ev.Event]:
@@ -41,12 +40,7 @@ async def test_dashboard_counts_queues_agents_and_complaints_for_leads_only(hub:
         ev.ConversationMarkedPending(by="alice", **common(5)),
         ev.ComplaintDetected(reason="late", **common(5)),
     ]
-    engine = db.make_engine(hub.db_url)
-    try:
-        async with db.sessionmaker(engine)() as s, s.begin():
-            await projection.apply(s, events)
-    finally:
-        await engine.dispose()
+    await project(hub.db_url, events)
 
     async with aiohttp.ClientSession() as http:
         agent = await hub.login(http)

@@ -9,8 +9,7 @@ from typing import Any
 import aiohttp
 
 from hub import events as ev
-from hub.store import db, projection
-from tests.support import Hub
+from tests.support import Hub, project
 
 
 def opened(n: int, channel: str, queue: str, agent: str | None) -> list[ev.Event]:
@@ -41,12 +40,7 @@ async def test_filters_and_counts_agree_with_the_conversations_written(hub: Hub)
             ev.ConversationResolved(by="alice", contact_id="flt-k5", conversation_id="flt-c5"),
             ev.ConversationMarkedPending(by="alice", contact_id="flt-k1", conversation_id="flt-c1"),
         ]
-        engine = db.make_engine(hub.db_url)
-        try:
-            async with db.sessionmaker(engine)() as s, s.begin():
-                await projection.apply(s, events)
-        finally:
-            await engine.dispose()
+        await project(hub.db_url, events)
         after = await _get(http, hub, alice, "/api/v1/conversations/counts")
 
         def delta(*path: str) -> int:

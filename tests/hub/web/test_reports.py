@@ -8,8 +8,7 @@ import aiohttp
 import pytest
 
 from hub import events as ev
-from hub.store import db, projection
-from tests.support import Hub
+from tests.support import Hub, project
 
 T0 = datetime(2026, 10, 5, 6, 0, tzinfo=timezone.utc)
 
@@ -38,12 +37,7 @@ async def test_percentiles_match_a_hand_computed_set(hub: Hub) -> None:
         *conversation(4, "sms", [(100, "alice")]),
         *conversation(5, "sms", []),  # unanswered: no figure
     ]
-    engine = db.make_engine(hub.db_url)
-    try:
-        async with db.sessionmaker(engine)() as s, s.begin():
-            await projection.apply(s, events)
-    finally:
-        await engine.dispose()
+    await project(hub.db_url, events)
     window = {"from": (T0 - timedelta(minutes=1)).isoformat(), "to": (T0 + timedelta(hours=6)).isoformat()}
     async with aiohttp.ClientSession() as http:
         agent = await hub.login(http)
@@ -85,12 +79,7 @@ async def test_business_time_in_the_tehran_calendar(hub: Hub) -> None:
         ev.ReplyRequested(id="report-biz-out", at=datetime(2026, 11, 28, 9, 0, tzinfo=tehran), channel="telegram", address="t1", text="ok",
                           author="alice", **common),
     ]
-    engine = db.make_engine(hub.db_url)
-    try:
-        async with db.sessionmaker(engine)() as s, s.begin():
-            await projection.apply(s, events)
-    finally:
-        await engine.dispose()
+    await project(hub.db_url, events)
     window = {"from": "2026-11-25T00:00:00+00:00", "to": "2026-11-30T00:00:00+00:00", "by": "channel"}
     async with aiohttp.ClientSession() as http:
         manager = await hub.login(http, "maria", "maria-pw")

@@ -41,17 +41,6 @@ const t = (key) => I18N[lang][key] ?? I18N.en[key] ?? key;
 const enc = encodeURIComponent;
 const SVG = "http://www.w3.org/2000/svg";
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") node.className = v;
-    else if (k === "dataset") Object.assign(node.dataset, v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c != null && c !== "") node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return node;
-}
-const bidi = (text) => el("bdi", { dir: "auto" }, text ?? "");
 const locale = () => (lang === "fa" ? "fa-IR" : "en");
 const num = (n, digits = 0) => (n == null ? "—" : Number(n).toLocaleString(locale(), { maximumFractionDigits: digits }));
 
@@ -297,32 +286,7 @@ function signOut() {
   $("#login-password").value = "";
 }
 
-async function login(e) {
-  e.preventDefault();
-  const error = $("#login-error");
-  const button = $("#login-submit");
-  error.textContent = "";
-  button.disabled = true;
-  try {
-    const r = await fetch("/api/v1/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username: $("#login-username").value, password: $("#login-password").value }),
-    });
-    const data = await r.json().catch(() => ({}));
-    if (!r.ok || !data.token) { error.textContent = (data.error && data.error.message) || r.statusText || `HTTP ${r.status}`; return; }
-    state.token = data.token;
-    state.user = data.user || null;
-    localStorage.setItem("hub.token", data.token);
-    localStorage.setItem("hub.user", JSON.stringify(state.user));
-    $("#login-password").value = "";
-    showBoard();
-  } catch {
-    error.textContent = t("network");
-  } finally {
-    button.disabled = false;
-  }
-}
+const login = (e) => submitLogin(e, state, t("network"), () => { showBoard(); });
 
 document.addEventListener("DOMContentLoaded", () => {
   $("#lang-toggle").addEventListener("click", () => {

@@ -29,6 +29,7 @@ from hub.web.context import HUB_KEY, Hub, hub_of
 from hub.web.dashboard import routes as dashboard_routes
 from hub.web.escalations import routes as escalation_routes
 from hub.web.reports import routes as report_routes
+from hub.web.timeseries import routes as timeseries_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.live import LiveFeed
 
@@ -131,6 +132,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(api_routes)
     app.add_routes(escalation_routes)
     app.add_routes(report_routes)
+    app.add_routes(timeseries_routes)
     app.add_routes(dashboard_routes)
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)

@@ -1,0 +1,130 @@
+"""GET /api/v1/reports/timeseries (lead+): first-response and resolution percentiles and SLA
+compliance per hour or day, by channel or queue, for the manager's charts.
+
+`?from&to` (ISO 8601; default the last 7 days), `bucket=hour|day` (default day),
+`by=channel|queue` (default channel), `calendar=NAME` (optional: buckets follow that
+calendar's time zone and the figures gain business_p50/p90/p99). At most 400 buckets.
+
+Two queries whatever the range: the conversations (with their SLA clocks) and the messages
+of those opened in the range; the percentiles come from hub.domain.response_times, as in
+the response-times report."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy import select
+
+from hub.domain import response_times as rt
+from hub.domain import timeseries as ts
+from hub.events import utcnow
+from hub.store.db import as_utc
+from hub.store.models import Conversation, Message
+from hub.web.context import hub_of, require
+from hub.web.errors import ApiError
+from hub.web.reports import _time as query_time
+from hub.web.reports import business_clock
+
+log = logging.getLogger("hub.web.timeseries")
+routes = web.RouteTableDef()
+GROUPS = ("channel", "queue")
+KINDS = ("first_response", "resolution")
+DEFAULT_PERIOD = timedelta(days=7)
+# A clock falls due after its conversation opened; how far back to look for conversations
+# whose clocks may fall due in the range (a resolution budget of days of business time).
+SLA_LOOKBACK = timedelta(days=30)
+EMPTY = {"count": 0, "p50": None, "p90": None, "p99": None}
+
+
+def _zone(request: web.Request) -> tuple[str | None, Callable[[datetime, datetime], float] | None, ZoneInfo | timezone]:
+    """Without `calendar=`: wall time only, UTC buckets (business time for every figure would
+    cost a calendar walk each). With it: that calendar's business time and time zone."""
+    if not request.query.get("calendar"):
+        return None, None, timezone.utc
+    name, business = business_clock(request)  # 400 for an unknown name
+    from hub.domain import calendar as cal
+
+    calendars = getattr(hub_of(request).settings, "calendars", None) or {}
+    found = calendars.get(name) or cal.BUILTIN.get(name or "")
+    return name, business, found.zone if found else timezone.utc
+
+
+def _group(by: str, channel: str, queue: str | None) -> str:
+    return channel if by == "channel" else (queue or "(none)")
+
+
+@routes.get("/api/v1/reports/timeseries")
+async def timeseries(request: web.Request) -> web.Response:
+    require(request, "lead")
+    by = request.query.get("by", "channel")
+    if by not in GROUPS:
+        raise ApiError(400, "invalid", f"`by` must be one of {', '.join(GROUPS)}")
+    bucket = request.query.get("bucket", "day")
+    if bucket not in ts.BUCKETS:
+        raise ApiError(400, "invalid", f"`bucket` must be one of {', '.join(ts.BUCKETS)}")
+    end = query_time(request, "to", utcnow())
+    start = query_time(request, "from", end - DEFAULT_PERIOD)
+    if start >= end:
+        raise ApiError(400, "invalid", "`from` must be before `to`")
+    calendar, business, zone = _zone(request)
+    try:
+        starts = ts.grid(start, end, bucket, zone)
+    except ts.TooManyBuckets as exc:
+        raise ApiError(400, "too_many_buckets", str(exc)) from exc
+    first = starts[0]
+
+    c = Conversation
+    async with hub_of(request).db() as s:
+        convs = list(await s.execute(
+            select(c.id, c.channel, c.queue, c.created_at, c.resolved_at, c.status, c.assignee, c.sla)
+            .where(c.created_at >= first - SLA_LOOKBACK, c.created_at < end)
+        ))
+        messages: dict[str, list[rt.Message]] = defaultdict(list)
+        rows = await s.execute(
+            select(Message.conversation_id, Message.direction, Message.at, Message.author, Message.channel)
+            .join(c, c.id == Message.conversation_id).where(c.created_at >= first, c.created_at < end)
+        )
+        for cid, direction, at, author, channel in rows:
+            messages[cid].append(rt.Message(direction, as_utc(at), author or "", channel))  # type: ignore[arg-type]
+
+    timings: dict[str, list[tuple[rt.Timing, str]]] = defaultdict(list)  # group -> (timing, bucket start)
+    sla: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])  # (group, bucket) -> [met, breached]
+    for cid, channel, queue, created, resolved_at, status, assignee, clocks in convs:
+        created = as_utc(created)
+        for due, met in ts.verdicts(clocks):
+            i = ts.bucket_of(starts, due, end)
+            if i is not None:
+                sla[(_group(by, channel, queue), i)][0 if met else 1] += 1
+        if created < first or cid not in messages:
+            continue
+        resolved = as_utc(resolved_at) if resolved_at and status == "resolved" else None
+        for t in rt.timings(messages[cid], created, resolved, assignee):
+            i = ts.bucket_of(starts, t.start, end) if t.kind in KINDS else None
+            if i is not None:
+                timings[_group(by, t.channel or channel, queue)].append((t, starts[i].isoformat()))
+
+    names = set(timings) | {g for g, _ in sla}
+    if by == "queue":
+        names |= {q.name for q in hub_of(request).settings.queues}
+    series = []
+    for name in sorted(names):
+        figures = rt.summarise(timings.get(name, []), business)
+        points = []
+        for i, at in enumerate(starts):
+            key = at.isoformat()
+            point: dict[str, Any] = {"start": key}
+            for kind in KINDS:
+                point[kind] = figures.get(key, {}).get(kind, EMPTY)
+            point["sla"] = ts.compliance(*sla.get((name, i), (0, 0)))
+            points.append(point)
+        series.append({"group": name, "points": points})
+    log.debug("timeseries", extra={"buckets": len(starts), "conversations": len(convs), "by": by})
+    return web.json_response({
+        "bucket": bucket, "by": by, "from": first.isoformat(), "to": end.isoformat(), "unit": "seconds",
+        "calendar": calendar, "timezone": str(zone), "buckets": [a.isoformat() for a in starts], "series": series,
+    })

@@ -5,9 +5,9 @@ compliance per hour or day, by channel or queue, for the manager's charts.
 `by=channel|queue` (default channel), `calendar=NAME` (optional: buckets follow that
 calendar's time zone and the figures gain business_p50/p90/p99). At most 400 buckets.
 
-Two queries whatever the range: the conversations (with their SLA clocks) and the messages
-of those opened in the range; the percentiles come from hub.domain.response_times, as in
-the response-times report."""
+Three queries whatever the range: the conversations opened in it, their messages, and the
+SLA deadlines (read out of the `sla` JSON in SQL, so no clock document is decoded in Python);
+the percentiles come from hub.domain.response_times, as in the response-times report."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hub.domain import response_times as rt
 from hub.domain import timeseries as ts
+from hub.domain.sla import CLOCKS
 from hub.events import utcnow
 from hub.store.db import as_utc
 from hub.store.models import Conversation, Message
@@ -35,9 +36,7 @@ routes = web.RouteTableDef()
 GROUPS = ("channel", "queue")
 KINDS = ("first_response", "resolution")
 DEFAULT_PERIOD = timedelta(days=7)
-# A clock falls due after its conversation opened; how far back to look for conversations
-# whose clocks may fall due in the range (a resolution budget of days of business time).
-SLA_LOOKBACK = timedelta(days=30)
+MARKS = ("due_at", "met_at", "breached_at")  # what decides a clock, read out of the `sla` JSON in SQL
 EMPTY = {"count": 0, "p50": None, "p90": None, "p99": None}
 
 
@@ -76,13 +75,17 @@ async def timeseries(request: web.Request) -> web.Response:
         starts = ts.grid(start, end, bucket, zone)
     except ts.TooManyBuckets as exc:
         raise ApiError(400, "too_many_buckets", str(exc)) from exc
-    first = starts[0]
+    first, keys = starts[0], [a.isoformat() for a in starts]
 
     c = Conversation
+    # Deadlines compared as ISO strings in SQL only to narrow the rows (a day's margin covers
+    # any offset and fractional seconds); the exact bucket is found below.
+    low, high = (first - timedelta(days=1)).isoformat(), (end + timedelta(days=1)).isoformat()
+    marks = [c.sla[clock][mark].as_string() for clock in CLOCKS for mark in MARKS]
+    dues = marks[::len(MARKS)]
     async with hub_of(request).db() as s:
         convs = list(await s.execute(
-            select(c.id, c.channel, c.queue, c.created_at, c.resolved_at, c.status, c.assignee, c.sla)
-            .where(c.created_at >= first - SLA_LOOKBACK, c.created_at < end)
+            select(c.id, c.channel, c.queue, c.created_at, c.resolved_at, c.status, c.assignee).where(c.created_at >= first, c.created_at < end)
         ))
         messages: dict[str, list[rt.Message]] = defaultdict(list)
         rows = await s.execute(
@@ -91,22 +94,24 @@ async def timeseries(request: web.Request) -> web.Response:
         )
         for cid, direction, at, author, channel in rows:
             messages[cid].append(rt.Message(direction, as_utc(at), author or "", channel))  # type: ignore[arg-type]
+        clocks = list(await s.execute(select(c.channel, c.queue, *marks).where(or_(*(d.between(low, high) for d in dues)))))
 
     timings: dict[str, list[tuple[rt.Timing, str]]] = defaultdict(list)  # group -> (timing, bucket start)
+    for cid, channel, queue, created, resolved_at, status, assignee in convs:
+        if cid not in messages:
+            continue
+        resolved = as_utc(resolved_at) if resolved_at and status == "resolved" else None
+        for t in rt.timings(messages[cid], as_utc(created), resolved, assignee):  # type: ignore[arg-type]
+            i = ts.bucket_of(starts, t.start, end) if t.kind in KINDS else None
+            if i is not None:
+                timings[_group(by, t.channel or channel, queue)].append((t, keys[i]))
     sla: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])  # (group, bucket) -> [met, breached]
-    for cid, channel, queue, created, resolved_at, status, assignee, clocks in convs:
-        created = as_utc(created)
-        for due, met in ts.verdicts(clocks):
+    for channel, queue, *values in clocks:
+        view = {clock: dict(zip(MARKS, values[i * len(MARKS):(i + 1) * len(MARKS)])) for i, clock in enumerate(CLOCKS)}
+        for due, met in ts.verdicts(view):
             i = ts.bucket_of(starts, due, end)
             if i is not None:
                 sla[(_group(by, channel, queue), i)][0 if met else 1] += 1
-        if created < first or cid not in messages:
-            continue
-        resolved = as_utc(resolved_at) if resolved_at and status == "resolved" else None
-        for t in rt.timings(messages[cid], created, resolved, assignee):
-            i = ts.bucket_of(starts, t.start, end) if t.kind in KINDS else None
-            if i is not None:
-                timings[_group(by, t.channel or channel, queue)].append((t, starts[i].isoformat()))
 
     names = set(timings) | {g for g, _ in sla}
     if by == "queue":
@@ -115,16 +120,15 @@ async def timeseries(request: web.Request) -> web.Response:
     for name in sorted(names):
         figures = rt.summarise(timings.get(name, []), business)
         points = []
-        for i, at in enumerate(starts):
-            key = at.isoformat()
+        for i, key in enumerate(keys):
             point: dict[str, Any] = {"start": key}
             for kind in KINDS:
                 point[kind] = figures.get(key, {}).get(kind, EMPTY)
             point["sla"] = ts.compliance(*sla.get((name, i), (0, 0)))
             points.append(point)
         series.append({"group": name, "points": points})
-    log.debug("timeseries", extra={"buckets": len(starts), "conversations": len(convs), "by": by})
+    log.debug("timeseries", extra={"buckets": len(starts), "conversations": len(convs), "clocks": len(clocks), "by": by})
     return web.json_response({
         "bucket": bucket, "by": by, "from": first.isoformat(), "to": end.isoformat(), "unit": "seconds",
-        "calendar": calendar, "timezone": str(zone), "buckets": [a.isoformat() for a in starts], "series": series,
+        "calendar": calendar, "timezone": str(zone), "buckets": keys, "series": series,
     })

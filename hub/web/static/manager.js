@@ -1,5 +1,6 @@
 // Manager dashboard: open escalations (acknowledge, take over), queues now, agents online and
-// their load, unresolved complaints and their age, response-time percentiles as an SVG chart.
+// their load, unresolved complaints and their age, response-time percentiles as an SVG chart,
+// and (manager-charts.js) first response and SLA compliance over time.
 // Everything reaches the DOM through textContent / text nodes; no HTML strings, no inline script.
 "use strict";
 
@@ -13,7 +14,9 @@ const I18N = {
         channel: "Channel", assignee: "Assignee", age: "Age", nobody: "nobody", responsetimes: "Response times, last 30 days",
         by: "By", measure: "Measure", day: "Day", first_response: "First response", next_response: "Next response",
         resolution: "Resolution", group: "Group", count: "Count", none: "Nothing here.", needlead: "The dashboard needs the lead role or higher.",
-        network: "Network error; try again.", s: "s", m: "m", h: "h", d: "d", other: "فارسی", otherLang: "fa" },
+        network: "Network error; try again.", overtime: "Over time", bucket: "Per", hour: "Hour", range: "Range",
+        r24h: "Last 24 hours", r7d: "Last 7 days", r30d: "Last 30 days", frtrend: "First response, p50 and p90",
+        slatrend: "SLA compliance (clocks due in each period)", met: "met", breached: "breached", s: "s", m: "m", h: "h", d: "d", other: "فارسی", otherLang: "fa" },
   fa: { title: "داشبورد مدیر", agentpage: "میز کار کارشناس", signin: "ورود", username: "نام کاربری", password: "گذرواژه",
         logout: "خروج", live: "زنده", offline: "آفلاین", escalations: "ارجاع‌های باز", level: "سطح",
         conversation: "گفتگو", reason: "دلیل", raised: "زمان", state: "وضعیت", open: "باز", acked: "تأیید شده توسط",
@@ -23,13 +26,15 @@ const I18N = {
         channel: "کانال", assignee: "مسئول", age: "سن", nobody: "هیچ‌کس", responsetimes: "زمان پاسخ، ۳۰ روز گذشته",
         by: "بر اساس", measure: "معیار", day: "روز", first_response: "اولین پاسخ", next_response: "پاسخ بعدی",
         resolution: "حل", group: "گروه", count: "تعداد", none: "چیزی نیست.", needlead: "این داشبورد نقش سرپرست یا بالاتر می‌خواهد.",
-        network: "خطای شبکه؛ دوباره تلاش کنید.", s: " ثانیه", m: " دقیقه", h: " ساعت", d: " روز", other: "English", otherLang: "en" },
+        network: "خطای شبکه؛ دوباره تلاش کنید.", overtime: "در گذر زمان", bucket: "به ازای", hour: "ساعت", range: "بازه",
+        r24h: "۲۴ ساعت گذشته", r7d: "۷ روز گذشته", r30d: "۳۰ روز گذشته", frtrend: "اولین پاسخ، میانه (p50) و p90",
+        slatrend: "رعایت SLA (مهلت‌هایی که در هر دوره سر رسیدند)", met: "رعایت‌شده", breached: "نقض‌شده", s: " ثانیه", m: " دقیقه", h: " ساعت", d: " روز", other: "English", otherLang: "en" },
 };
 
 const state = {
   token: localStorage.getItem("hub.token"),
   user: null,
-  data: null,        // {escalations, dashboard, report}: kept so a language switch re-renders without a fetch
+  data: null,        // {escalations, dashboard, report, trend}: kept so a language switch re-renders without a fetch
   socket: null,
   backoff: 1000,
   reconnect: null,
@@ -141,7 +146,8 @@ function renderReport(report) {
 }
 
 // Horizontal bars, p50/p90/p99 per group, drawn with createElementNS: no chart library and
-// no markup strings. In Persian the bars grow from the right.
+// no markup strings. In Persian the bars grow from the right (and "start" anchors a text at
+// its right edge, since SVG text takes the page's direction).
 function drawChart(groups) {
   const box = $("#report-chart");
   if (!groups.length) { box.replaceChildren(); return; }
@@ -163,12 +169,12 @@ function drawChart(groups) {
   const span = width - label - 90;
   groups.forEach(([name, f], i) => {
     const y = top + i * (3 * bar + gap);
-    add("text", { x: rtl ? width - 4 : 4, y: y + 1.6 * bar, "text-anchor": rtl ? "end" : "start" }, name.length > 18 ? `${name.slice(0, 17)}…` : name);
+    add("text", { x: rtl ? width - 4 : 4, y: y + 1.6 * bar, "text-anchor": "start" }, name.length > 18 ? `${name.slice(0, 17)}…` : name);
     [["p50", "bar50"], ["p90", "bar90"], ["p99", "bar99"]].forEach(([p, cls], j) => {
       const w = Math.max(1, ((f[p] || 0) / max) * span);
       const x = rtl ? width - label - w : label;
       add("rect", { x, y: y + j * bar, width: w, height: bar - 1, class: cls });
-      add("text", { x: rtl ? x - 4 : x + w + 4, y: y + j * bar + bar - 2, "text-anchor": rtl ? "end" : "start" }, duration(f[p]));
+      add("text", { x: rtl ? x - 4 : x + w + 4, y: y + j * bar + bar - 2, "text-anchor": "start" }, duration(f[p]));
     });
   });
   const legend = el("div", { class: "legend" }, ...["50", "90", "99"].map((k) => el("span", {}, el("i", { class: `k${k}` }), `p${k}`)));
@@ -180,14 +186,27 @@ function render() {
   renderEscalations(state.data.escalations);
   renderDashboard(state.data.dashboard);
   renderReport(state.data.report);
+  drawTrend(state.data.trend);
+}
+
+const RANGES = { "24h": 86400e3, "7d": 7 * 86400e3, "30d": 30 * 86400e3 };
+// 30 days of hours would be 720 buckets, over the API's 400: that range is charted per day.
+function trendQuery() {
+  const range = $("#trend-range").value;
+  const hourly = $("#trend-bucket").querySelector("option[value=hour]");
+  hourly.disabled = range === "30d";
+  if (hourly.disabled && $("#trend-bucket").value === "hour") $("#trend-bucket").value = "day";
+  const from = new Date(Date.now() - (RANGES[range] || RANGES["7d"])).toISOString();
+  return `/api/v1/reports/timeseries?by=${enc($("#trend-by").value)}&bucket=${enc($("#trend-bucket").value)}&from=${enc(from)}`;
 }
 
 async function load() {
   const by = $("#report-by").value;
-  const [esc, dashboard, report] = await Promise.all([
+  const [esc, dashboard, report, trend] = await Promise.all([
     api("GET", "/api/v1/escalations"), api("GET", "/api/v1/dashboard"), api("GET", `/api/v1/reports/response-times?by=${enc(by)}`),
+    api("GET", trendQuery()),
   ]);
-  state.data = { escalations: esc.escalations || [], dashboard, report };
+  state.data = { escalations: esc.escalations || [], dashboard, report, trend };
   render();
 }
 
@@ -298,6 +317,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#login-form").addEventListener("submit", login);
   $("#report-by").addEventListener("change", () => load().catch(ignore));
   $("#report-kind").addEventListener("change", () => state.data && renderReport(state.data.report));
+  for (const id of ["#trend-by", "#trend-bucket", "#trend-range"]) $(id).addEventListener("change", () => load().catch(ignore));
   $("#escalations").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-id]");
     if (!b || b.disabled) return;

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import or_, select
 
+from hub.domain import calendar as cal
 from hub.domain import response_times as rt
 from hub.domain import timeseries as ts
 from hub.domain.sla import CLOCKS
@@ -37,7 +38,14 @@ GROUPS = ("channel", "queue")
 KINDS = ("first_response", "resolution")
 DEFAULT_PERIOD = timedelta(days=7)
 MARKS = ("due_at", "met_at", "breached_at")  # what decides a clock, read out of the `sla` JSON in SQL
-EMPTY = {"count": 0, "p50": None, "p90": None, "p99": None}
+
+
+def _empty(business: bool) -> dict[str, Any]:
+    """A bucket without a figure, with the same keys as one that has it."""
+    out: dict[str, Any] = {"count": 0, "p50": None, "p90": None, "p99": None}
+    if business:
+        out.update({"business_p50": None, "business_p90": None, "business_p99": None})
+    return out
 
 
 def _zone(request: web.Request) -> tuple[str | None, Callable[[datetime, datetime], float] | None, ZoneInfo | timezone]:
@@ -46,8 +54,6 @@ def _zone(request: web.Request) -> tuple[str | None, Callable[[datetime, datetim
     if not request.query.get("calendar"):
         return None, None, timezone.utc
     name, business = business_clock(request)  # 400 for an unknown name
-    from hub.domain import calendar as cal
-
     calendars = getattr(hub_of(request).settings, "calendars", None) or {}
     found = calendars.get(name) or cal.BUILTIN.get(name or "")
     return name, business, found.zone if found else timezone.utc
@@ -116,6 +122,7 @@ async def timeseries(request: web.Request) -> web.Response:
     names = set(timings) | {g for g, _ in sla}
     if by == "queue":
         names |= {q.name for q in hub_of(request).settings.queues}
+    empty = _empty(business is not None)
     series = []
     for name in sorted(names):
         figures = rt.summarise(timings.get(name, []), business)
@@ -123,7 +130,7 @@ async def timeseries(request: web.Request) -> web.Response:
         for i, key in enumerate(keys):
             point: dict[str, Any] = {"start": key}
             for kind in KINDS:
-                point[kind] = figures.get(key, {}).get(kind, EMPTY)
+                point[kind] = figures.get(key, {}).get(kind, empty)
             point["sla"] = ts.compliance(*sla.get((name, i), (0, 0)))
             points.append(point)
         series.append({"group": name, "points": points})

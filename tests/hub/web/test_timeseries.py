@@ -87,11 +87,13 @@ HISTORY = [
 RANGE = {"from": T0.isoformat(), "to": (T0 + timedelta(hours=3)).isoformat(), "bucket": "hour"}
 
 
-@pytest.fixture(scope="module")
-async def ts_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
+# Both databases: the SLA deadlines are read out of the JSON column in SQL, which each
+# dialect spells its own way.
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+async def ts_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
     tmp = Path(tmp_path_factory.mktemp("timeseries"))
     (tmp / "hub.toml").write_text(CONFIG)
-    h = Hub(tmp, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
+    h = Hub(tmp, request.param, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
     try:
         await h.start()
         await project(h.db_url, HISTORY)

@@ -200,12 +200,17 @@ function trendQuery() {
   return `/api/v1/reports/timeseries?by=${enc($("#trend-by").value)}&bucket=${enc($("#trend-bucket").value)}&from=${enc(from)}`;
 }
 
+// Loads overlap (a selector change, a live frame, the timer); answers can come back out of
+// order, so only the latest load's answers are shown.
+let loadSeq = 0;
 async function load() {
+  const seq = ++loadSeq;
   const by = $("#report-by").value;
   const [esc, dashboard, report, trend] = await Promise.all([
     api("GET", "/api/v1/escalations"), api("GET", "/api/v1/dashboard"), api("GET", `/api/v1/reports/response-times?by=${enc(by)}`),
     api("GET", trendQuery()),
   ]);
+  if (seq !== loadSeq) return;
   state.data = { escalations: esc.escalations || [], dashboard, report, trend };
   render();
 }

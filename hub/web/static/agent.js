@@ -106,6 +106,7 @@ function applyLang() {
   renderQueue();
   if (state.conv) renderHeader(state.conv);
   if (state.open) openConversation(state.open);  // message times are formatted per language
+  document.dispatchEvent(new Event("hub:lang"));
 }
 
 // ---- queue ----------------------------------------------------------------------------
@@ -242,6 +243,7 @@ function renderHeader(c) {
   head.querySelector(".subject").textContent = c.subject || "";
   $("#btn-resolve").disabled = c.status === "resolved";
   $("#btn-reopen").disabled = c.status !== "resolved";
+  document.dispatchEvent(new CustomEvent("hub:conversation", { detail: c }));  // actions.js
 }
 
 async function openConversation(id) {
@@ -285,12 +287,14 @@ function wireConversation() {
     e.preventDefault();
     const box = $("#reply-text");
     const text = box.value;
+    const channel = $("#reply-channel").value || undefined;  // actions.js fills the choice
     if (!text.trim()) return;
-    if (text !== replyText) { replyText = text; replyId = uuid(); }
+    if (text + channel !== replyText) { replyText = text + channel; replyId = uuid(); }
     sendForm($("#reply-send"), async (id) => {
-      const m = await api("POST", `/api/v1/conversations/${enc(id)}/replies`, { text, id: replyId });
+      const m = await api("POST", `/api/v1/conversations/${enc(id)}/replies`, { text, id: replyId, channel });
       if (box.value === text) box.value = "";
       replyText = null;
+      document.dispatchEvent(new CustomEvent("hub:replied", { detail: m }));
       if (state.open === id) upsertMessage(m, false);
     });
   });
@@ -385,6 +389,7 @@ function showApp() {
   $("#whoami").textContent = state.user ? state.user.username : "";
   loadQueue(false).catch(ignore);
   connectLive();
+  document.dispatchEvent(new Event("hub:signedin"));
 }
 
 function signOut() {
@@ -408,6 +413,7 @@ function signOut() {
   $("#whoami").textContent = "";
   $("#login").hidden = false;
   $("#login-password").value = "";
+  document.dispatchEvent(new Event("hub:signedout"));
 }
 
 const login = (e) => submitLogin(e, state, t("network"), () => { flash(""); showApp(); });

@@ -42,13 +42,18 @@ function typingIn(target) {
   return target instanceof Element && !!target.closest("input, textarea, select, [contenteditable]");
 }
 
-// j/k move the queue's keyboard cursor (its focused item); Enter on it opens (agent.js).
+// j/k move the queue's keyboard cursor: the focused item, remembered by id because a live
+// update re-renders the queue and takes the focus with it. Enter opens it (agent.js on the
+// item itself; here when the re-render left the focus on the page).
+let cursorId = null;
 function moveCursor(step) {
   const items = [...document.querySelectorAll("#queue li.conv")];
   if (!items.length) return;
   let at = items.indexOf(document.activeElement);
+  if (at < 0) at = items.findIndex((li) => li.dataset.id === cursorId);
   if (at < 0) at = items.findIndex((li) => li.classList.contains("active"));
   const next = at < 0 ? (step > 0 ? 0 : items.length - 1) : Math.max(0, Math.min(items.length - 1, at + step));
+  cursorId = items[next].dataset.id;
   items[next].focus();
   items[next].scrollIntoView({ block: "nearest" });
 }
@@ -76,6 +81,7 @@ document.addEventListener("keydown", (e) => {
   const k = keyName(e);
   // The arrows are ours only from the queue (or nowhere in particular): elsewhere they scroll.
   if ((k === "ArrowDown" || k === "ArrowUp") && e.target !== document.body && !(e.target instanceof Element && e.target.closest("#queue"))) return;
+  if (k === "Enter" && e.target === document.body && cursorId) { e.preventDefault(); openConversation(cursorId); return; }
   const table = {
     j: () => moveCursor(1), ArrowDown: () => moveCursor(1), k: () => moveCursor(-1), ArrowUp: () => moveCursor(-1),
     r: () => { if (state.open) $("#reply-text").focus(); }, n: () => { if (state.open) $("#note-text").focus(); },
@@ -94,3 +100,6 @@ document.addEventListener("hub:lang", () => {
   const box = document.getElementById("shortcut-help");
   if (box) { const open = !box.hidden; helpOverlay().hidden = !open; }
 });
+
+// A click picks a conversation with the mouse: the keyboard cursor starts again from there.
+document.addEventListener("click", (e) => { if (e.target instanceof Element && e.target.closest("#queue")) cursorId = null; });

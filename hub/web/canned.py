@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.events import utcnow
 from hub.store.models import CannedResponse
@@ -45,22 +46,31 @@ async def list_canned(request: web.Request) -> web.Response:
     return web.json_response({"canned": [as_json(r) for r in rows]})
 
 
-@routes.post("/api/v1/canned")
-async def add_canned(request: web.Request) -> web.Response:
-    user = require(request, "lead")
-    data = await read_json(request)
+def validated(data: dict[str, Any], author: str) -> CannedResponse:
+    """The new row, or ApiError saying what is wrong; shared by the route and the CLI."""
     shortcut = shortcut_of(data.get("shortcut"))
     text = text_field(data, "text", limit=TEXT_MAX)
     title = text_field(data, "title", limit=TITLE_MAX, required=False).strip() or shortcut
-    row = CannedResponse(shortcut=shortcut, title=title, text=text, created_by=user["username"], created_at=utcnow())
+    return CannedResponse(shortcut=shortcut, title=title, text=text, created_by=author, created_at=utcnow())
+
+
+async def save(db: async_sessionmaker[AsyncSession], row: CannedResponse) -> None:
+    taken = ApiError(409, "duplicate", f"a canned response /{row.shortcut} exists already; delete it first")
     try:
-        async with hub_of(request).db() as s, s.begin():
-            if await s.get(CannedResponse, shortcut) is not None:
-                raise ApiError(409, "duplicate", f"a canned response /{shortcut} exists already; delete it first")
+        async with db() as s, s.begin():
+            if await s.get(CannedResponse, row.shortcut) is not None:
+                raise taken
             s.add(row)
     except IntegrityError as exc:  # two leads saving the same shortcut at once
-        raise ApiError(409, "duplicate", f"a canned response /{shortcut} exists already; delete it first") from exc
-    log.info("canned response added", extra={"shortcut": shortcut, "by": user["username"]})
+        raise taken from exc
+
+
+@routes.post("/api/v1/canned")
+async def add_canned(request: web.Request) -> web.Response:
+    user = require(request, "lead")
+    row = validated(await read_json(request), user["username"])
+    await save(hub_of(request).db, row)
+    log.info("canned response added", extra={"shortcut": row.shortcut, "by": user["username"]})
     return web.json_response(as_json(row), status=201)
 
 

@@ -81,3 +81,16 @@ async def test_bad_input_and_roles_are_refused_with_json_errors(hub: Hub) -> Non
         status, listed = await _call(http, "GET", base, agent)
         shortcuts = {c["shortcut"] for c in listed["canned"]}
         assert "keep" in shortcuts and "ok1" not in shortcuts and "mine" not in shortcuts
+
+
+async def test_contacthub_canned_add_writes_one_the_page_can_list(hub: Hub) -> None:
+    done = hub.cli("canned", "add", "Bye", "Goodbye {{customer.name}}", "--title", "Farewell")
+    assert "/bye" in done.stdout
+    again = hub.cli("canned", "add", "bye", "other", check=False)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    bad = hub.cli("canned", "add", "no space", "x", check=False)
+    assert bad.returncode == 1 and "shortcut" in bad.stderr
+    async with aiohttp.ClientSession() as http:
+        status, listed = await _call(http, "GET", f"{hub.url}/api/v1/canned", await hub.login(http))
+    bye = {c["shortcut"]: c for c in listed["canned"]}["bye"]
+    assert (bye["title"], bye["text"], bye["created_by"]) == ("Farewell", "Goodbye {{customer.name}}", "cli")

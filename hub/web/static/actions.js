@@ -10,12 +10,14 @@ Object.assign(I18N.en, {
   replyChannel: "Reply on channel", onlineNow: "online", awayNow: "away", availOnline: "● Online", availAway: "○ Away",
   availHint: "Click to switch: while away you get no new conversations", segments: "segments", smsCost: "SMS",
   requested: "Requested; the header follows when it is done.",
+  role_agent: "agent", role_lead: "lead", role_manager: "manager", role_admin: "admin",
 });
 Object.assign(I18N.fa, {
   take: "برداشتن", assign: "واگذاری", transfer: "انتقال", markPending: "در انتظار", toAgent: "واگذاری به…", toQueue: "انتقال به…",
   replyChannel: "کانال پاسخ", onlineNow: "آنلاین", awayNow: "غایب", availOnline: "● آنلاین", availAway: "○ غایب",
   availHint: "برای تغییر بزنید: در حالت غایب گفتگوی تازه‌ای به شما نمی‌رسد", segments: "بخش", smsCost: "پیامک",
   requested: "درخواست شد؛ سربرگ پس از انجام به‌روز می‌شود.",
+  role_agent: "کارشناس", role_lead: "سرپرست", role_manager: "مدیر", role_admin: "راهبر",
 });
 
 const actions = { agents: [], queues: [], away: null, chosenChannel: null, channelConv: null, cost: null };
@@ -74,7 +76,7 @@ function renderActions(c) {
   const chosenAgent = who.value;
   who.replaceChildren(el("option", { value: "" }, t("toAgent")), ...actions.agents
     .filter((a) => a.username !== c.assignee)
-    .map((a) => el("option", { value: a.username }, `${a.username} (${a.role}, ${t(a.online ? "onlineNow" : "awayNow")})`)));
+    .map((a) => el("option", { value: a.username }, `${a.username} (${t(`role_${a.role}`)}, ${t(a.online ? "onlineNow" : a.away ? "awayNow" : "offline")})`)));
   who.value = [...who.options].some((o) => o.value === chosenAgent) ? chosenAgent : "";
   who.setAttribute("aria-label", t("assign"));
   const where = $("#transfer-queue");

@@ -25,6 +25,7 @@ from hub.events import utcnow
 from hub.store.db import as_utc, make_engine, ping, sessionmaker
 from hub.store.models import DeadLetter, WorkerHeartbeat
 from hub.web.api import routes as api_routes
+from hub.web.contacts import routes as contact_routes
 from hub.web.context import HUB_KEY, Hub, hub_of
 from hub.web.dashboard import routes as dashboard_routes
 from hub.web.escalations import routes as escalation_routes
@@ -132,6 +133,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(escalation_routes)
     app.add_routes(report_routes)
     app.add_routes(dashboard_routes)
+    app.add_routes(contact_routes)
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)
     app.add_routes(sms_routes)

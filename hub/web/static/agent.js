@@ -115,7 +115,7 @@ function convItem(c) {
   if (c.priority === "high" || c.priority === "urgent") top.append(el("span", { class: "badge flag" }, c.priority));
   top.append(slaBadge(c.sla));  // sla.js
   const li = el("li", { class: `conv conv-${c.status}`, dataset: { id: c.id }, tabindex: "0" }, top);
-  if (c.subject) li.append(el("div", { class: "subject", dir: "auto" }, c.subject));
+  if (c.subject) li.append(el("div", { class: "subject", dir: "auto" }, ...bidiText(c.subject)));
   li.append(el("div", { class: "muted" },
     el("span", { class: `status status-${c.status}` }, t(c.status)), " · ", c.assignee ? bidi(c.assignee) : t("unassigned"),
     " · ", el("time", { datetime: c.last_message_at || "" }, when(c.last_message_at))));
@@ -239,7 +239,7 @@ function renderHeader(c) {
     " · ", c.assignee ? bidi(c.assignee) : t("unassigned")];
   if (c.complaint) meta.push(el("span", { class: "badge flag" }, t("complaint")));
   head.querySelector(".meta").replaceChildren(...meta);
-  head.querySelector(".subject").textContent = c.subject || "";
+  head.querySelector(".subject").replaceChildren(...bidiText(c.subject || ""));
   $("#btn-resolve").disabled = c.status === "resolved";
   $("#btn-reopen").disabled = c.status !== "resolved";
   renderSla(c);      // sla.js

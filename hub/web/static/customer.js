@@ -79,7 +79,7 @@ function pastItem(c) {
   if (current) top.append(el("span", { class: "muted" }, t("thisOne")));
   return el("li", { class: `cp-conv${current ? " current" : ""}`, dataset: { id: c.id }, tabindex: "0", role: "button" },
     top,
-    el("div", { class: "subject", dir: "auto" }, c.subject || t("noSubject")),
+    el("div", { class: "subject", dir: "auto" }, ...(c.subject ? bidiText(c.subject) : [t("noSubject")])),
     el("time", { class: "muted", datetime: c.last_message_at || "" }, formatDate(c.last_message_at, lang)));
 }
 
@@ -88,7 +88,7 @@ function complaintItem(x) {
     el("div", { class: "cp-top" }, el("span", { class: "badge" }, x.channel),
       el("span", { class: `status status-${x.status}` }, t(x.status)),
       el("span", { class: "muted" }, ageText(x.age_seconds))),
-    el("div", { class: "subject", dir: "auto" }, x.subject || t("noSubject")));
+    el("div", { class: "subject", dir: "auto" }, ...(x.subject ? bidiText(x.subject) : [t("noSubject")])));
 }
 
 function renderCustomer() {

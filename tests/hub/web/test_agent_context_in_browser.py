@@ -34,6 +34,8 @@ SENDER = "ctxb-user"
 NAME = "مریم Rahimi"
 PHONE = "+98 912 345 6789"
 PERSIAN = f"سلام، شماره من {PHONE} است؛ لطفا تماس بگیرید"
+SUBJECT_PHONE = "۰۹۱۲ ۳۴۵ ۶۷۸۹"
+SUBJECT = f"سفارش ۴۷۱۱ - Order 4711 - تماس {SUBJECT_PHONE}"
 ENGLISH = "Hello, my order 4711 did not arrive. Mail maryam@example.com or call me."
 # Just after Nowruz in Tehran: the Gregorian year is 2026, the Jalali year has just turned.
 OLD_AT = datetime(2026, 3, 20, 22, 0, tzinfo=timezone.utc)
@@ -83,9 +85,9 @@ def history(contact: str) -> list[ev.Event]:
         ev.ComplaintDetected(at=OLD_AT, reason="the customer wrote «شکایت»", **sms),
         ev.ConversationResolved(at=OLD_AT + timedelta(hours=2), by="alice", **sms),
         ev.ConversationOpened(id="ctxb-open-email", at=now - timedelta(hours=3), channel="email", address="maryam@example.com",
-                              name=NAME, subject="Order 4711 / سفارش ۴۷۱۱", **email),
+                              name=NAME, subject=SUBJECT, **email),
         ev.MessageReceived(id="ctxb-in-email", at=now - timedelta(hours=3), channel="email", address="maryam@example.com",
-                           name=NAME, text=ENGLISH, subject="Order 4711 / سفارش ۴۷۱۱", **email),
+                           name=NAME, text=ENGLISH, subject=SUBJECT, **email),
         ev.ConversationResolved(at=now - timedelta(hours=2), by="alice", **email),
     ]
 
@@ -104,6 +106,20 @@ async def sla_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub
 
 async def direction(page: Page, selector: str) -> str:
     return str(await page.eval_on_selector(selector, "e => getComputedStyle(e).direction"))
+
+
+async def lefts_of_groups(page: Page, selector: str) -> list[float]:
+    """Where each space-separated group of an element's text starts on screen."""
+    return list(await page.eval_on_selector(selector, """e => {
+        const node = e.firstChild, s = node.textContent, out = [];
+        let at = 0;
+        for (const group of s.split(' ')) {
+          const r = document.createRange();
+          r.setStart(node, at); r.setEnd(node, at + group.length);
+          out.push(r.getBoundingClientRect().left);
+          at += group.length + 1;
+        }
+        return out; }"""))
 
 
 async def sign_in(page: Page, hub: Hub) -> None:
@@ -196,14 +212,7 @@ async def test_panel_sla_countdown_jalali_dates_and_mixed_direction(sla_hub: Hub
         assert await page.inner_text(phone) == PHONE
         assert await direction(page, phone) == "ltr"
         # its digit groups stay in reading order: "+98" left of "912", ... left of "6789"
-        lefts = await page.eval_on_selector(phone, """e => {
-            const node = e.firstChild, s = node.textContent, out = [];
-            for (const group of s.split(' ')) {
-              const r = document.createRange(), at = s.indexOf(group);
-              r.setStart(node, at); r.setEnd(node, at + group.length);
-              out.push(r.getBoundingClientRect().left);
-            }
-            return out; }""")
+        lefts = await lefts_of_groups(page, phone)
         assert lefts == sorted(lefts) and len(set(lefts)) == 4, lefts
 
         # --- dates: Gregorian by default in English, Jalali when chosen ---
@@ -234,6 +243,12 @@ async def test_panel_sla_countdown_jalali_dates_and_mixed_direction(sla_hub: Hub
         assert await direction(page, "#messages li.msg[data-id='ctxb-in-email'] .text") == "ltr"
         assert await page.inner_text("#messages li.msg[data-id='ctxb-in-email'] .text") == ENGLISH
         assert await page.inner_text("#messages li.msg[data-id='ctxb-in-email'] bdi.ltr-run") == "maryam@example.com"
+        # a phone number in Persian digits inside a mixed subject, in the Persian UI
+        subject_phone = "#conversation .conv-head .subject bdi.ltr-run"
+        assert await page.inner_text("#conversation .conv-head .subject") == SUBJECT
+        assert await page.inner_text(subject_phone) == SUBJECT_PHONE
+        lefts = await lefts_of_groups(page, subject_phone)
+        assert lefts == sorted(lefts) and len(set(lefts)) == 3, lefts
 
         # back to the live conversation: the clock, in Persian digits, then met once answered
         await panel.locator(f"li.cp-conv[data-id='{conv['id']}']").click()

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
+import pytest
 from sqlalchemy import event
 
 from hub import events as ev
 from hub.store import db
 from hub.store.contacts import SHOWN, contact_context
-from tests.support import Hub, project
+from tests.support import POSTGRES_URL, Hub, project, reset_postgres
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 K = "ctx-k1"
@@ -90,8 +92,24 @@ async def test_unknown_contact_and_missing_sign_in_are_json_errors(hub: Hub) -> 
         assert status == 200
 
 
-async def test_a_long_history_is_capped_and_costs_the_same_statements(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}/t.db"
+async def own_postgres_database(name: str) -> str:
+    """A database of this test's own on the test server, so it never drops the schema
+    another suite is using in the shared `test` database."""
+    server, _, _ = POSTGRES_URL.rpartition("/")
+    conn = await asyncpg.connect(server.replace("postgresql+asyncpg://", "postgresql://") + "/postgres")
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = f"{server}/{name}"
+    await reset_postgres(url)
+    return url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_a_long_history_is_capped_and_costs_the_same_statements(tmp_path: Path, kind: str) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/t.db" if kind == "sqlite" else await own_postgres_database("test_contacts_panel")
     await db.migrate(url)
     base = NOW - timedelta(days=100)
     events = [e for n in range(SHOWN + 5) for e in conversation(f"long-{n:03}", "long-k", "api", "u-long", base + timedelta(hours=n))]

@@ -26,6 +26,7 @@ from hub.store.db import as_utc, make_engine, ping, sessionmaker
 from hub.store.models import DeadLetter, WorkerHeartbeat
 from hub.web.api import routes as api_routes
 from hub.web.canned import routes as canned_routes
+from hub.web.contacts import routes as contact_routes
 from hub.web.context import HUB_KEY, Hub, hub_of
 from hub.web.dashboard import routes as dashboard_routes
 from hub.web.escalations import routes as escalation_routes
@@ -136,6 +137,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(dashboard_routes)
     app.add_routes(canned_routes)
     app.add_routes(workspace_routes)
+    app.add_routes(contact_routes)
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)
     app.add_routes(sms_routes)

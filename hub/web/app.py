@@ -30,6 +30,7 @@ from hub.web.context import HUB_KEY, Hub, hub_of
 from hub.web.dashboard import routes as dashboard_routes
 from hub.web.escalations import routes as escalation_routes
 from hub.web.reports import routes as report_routes
+from hub.web.typing_api import routes as typing_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.live import LiveFeed
 
@@ -134,6 +135,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(report_routes)
     app.add_routes(dashboard_routes)
     app.add_routes(contact_routes)
+    app.add_routes(typing_routes)
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)
     app.add_routes(sms_routes)

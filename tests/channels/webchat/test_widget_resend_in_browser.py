@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
 
 import aiohttp
 
@@ -47,6 +46,9 @@ async def test_messages_written_while_the_hub_is_down_arrive_once(hub: Hub) -> N
         for text in down:
             await customer.locator("#hubchat-messages li[data-state=sent]", has_text=text).wait_for(timeout=60_000)
         assert await customer.evaluate("localStorage.getItem('hubchat.pending')") == "[]"
+        rows_of = "els => els.map(e => [e.querySelector('.text').textContent, e.dataset.state])"
+        expected = [[before, "sent"], [down[0], "sent"], [down[1], "sent"]]
+        assert await customer.eval_on_selector_all("#hubchat-messages li", rows_of) == expected  # no duplicates after the reconnect
 
         async def stored() -> list[str] | None:
             async with http.get(f"{hub.url}/api/v1/conversations/{conv_id}", headers=auth) as r:
@@ -58,7 +60,5 @@ async def test_messages_written_while_the_hub_is_down_arrive_once(hub: Hub) -> N
         await customer.reload()
         await customer.locator("#hubchat-status.online").wait_for()
         await customer.locator("#hubchat-messages li").nth(2).wait_for()
-        rows: Any = await customer.eval_on_selector_all(
-            "#hubchat-messages li", "els => els.map(e => [e.querySelector('.text').textContent, e.dataset.state])")
-        assert rows == [[before, "sent"], [down[0], "sent"], [down[1], "sent"]]
+        assert await customer.eval_on_selector_all("#hubchat-messages li", rows_of) == expected  # nor after a reload
         await ctx.close()

@@ -32,6 +32,7 @@ from hub.web.dashboard import routes as dashboard_routes
 from hub.web.escalations import routes as escalation_routes
 from hub.web.reports import routes as report_routes
 from hub.web.workspace import routes as workspace_routes
+from hub.web.typing_api import routes as typing_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.live import LiveFeed
 
@@ -138,6 +139,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(canned_routes)
     app.add_routes(workspace_routes)
     app.add_routes(contact_routes)
+    app.add_routes(typing_routes)
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)
     app.add_routes(sms_routes)

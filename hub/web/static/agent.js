@@ -339,6 +339,7 @@ function setLive(on) {
 
 function onFrame(frame) {
   customerFrame(frame);  // customer.js
+  typingFrame(frame);  // typing.js
   if (frame.type === "message.created" || frame.type === "message.updated") {
     const cid = frame.conversation_id ?? (frame.message && frame.message.conversation_id);
     if (frame.message && cid === state.open) upsertMessage(frame.message);

@@ -25,11 +25,15 @@ from hub.events import utcnow
 from hub.store.db import as_utc, make_engine, ping, sessionmaker
 from hub.store.models import DeadLetter, WorkerHeartbeat
 from hub.web.api import routes as api_routes
+from hub.web.canned import routes as canned_routes
+from hub.web.contacts import routes as contact_routes
 from hub.web.context import HUB_KEY, Hub, hub_of
 from hub.web.dashboard import routes as dashboard_routes
 from hub.web.escalations import routes as escalation_routes
 from hub.web.reports import routes as report_routes
 from hub.web.timeseries import routes as timeseries_routes
+from hub.web.workspace import routes as workspace_routes
+from hub.web.typing_api import routes as typing_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.live import LiveFeed
 
@@ -134,6 +138,10 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(report_routes)
     app.add_routes(timeseries_routes)
     app.add_routes(dashboard_routes)
+    app.add_routes(canned_routes)
+    app.add_routes(workspace_routes)
+    app.add_routes(contact_routes)
+    app.add_routes(typing_routes)
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)
     app.add_routes(sms_routes)

@@ -3,7 +3,8 @@
 // GET /api/v1/reports/timeseries. Inline SVG built with createElementNS: no chart library,
 // no markup strings; group names (queue names come from configuration) only ever become
 // text nodes. In Persian the time axis runs right to left. Uses manager.js's t(), num(),
-// duration() and locale() (classic scripts share their top-level names).
+// duration(), locale() and lang, and common.js's el(), bidi(), formatDate() (classic scripts
+// share their top-level names).
 "use strict";
 
 const TREND_SVG = "http://www.w3.org/2000/svg";
@@ -18,14 +19,14 @@ function svgNode(parent, tag, attrs, text) {
   return n;
 }
 
-// Time labels through the page's own date formatting (locale(): fa-IR gives Persian digits
-// and the Persian calendar).
+// Time labels through the pages' shared date formatting (common.js formatDate: the chosen
+// calendar, Persian digits in Persian); an hour label names its day at midnight.
 function trendLabel(iso, bucket) {
   const d = new Date(iso);
   if (isNaN(d)) return String(iso);
   const opts = bucket === "hour" ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric" };
   if (bucket === "hour" && d.getHours() === 0) Object.assign(opts, { month: "short", day: "numeric" });
-  return d.toLocaleString(locale(), opts);
+  return formatDate(iso, lang, opts);
 }
 const percent = (share) => (share == null ? "—" : Number(share).toLocaleString(locale(), { style: "percent", maximumFractionDigits: 0 }));
 

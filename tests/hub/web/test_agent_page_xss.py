@@ -62,18 +62,24 @@ async def test_html_and_script_in_customer_text_stay_inert(hub: Hub) -> None:
         await page.locator("#messages li.msg").nth(len(PAYLOADS) - 1).wait_for()
         shown = await page.eval_on_selector_all("#messages li.msg .text", "els => els.map(e => e.textContent)")
         assert shown == PAYLOADS
+        # The customer panel (name, identities, past conversations) renders the same data.
+        await page.locator("#customer-panel", has_text="Evil Name").wait_for()
+        # The whole body: the queue, the conversation, the header actions and the panel.
         injected = await page.evaluate(
             "() => ({xss: window.__xss ?? null,"
-            " scripts: document.querySelectorAll('#messages script, #queue script, #conversation script').length,"
-            " imgs: document.querySelectorAll('#messages img, #queue img, #conversation img').length,"
-            " svgs: document.querySelectorAll('#messages svg, #queue svg').length,"
-            " links: [...document.querySelectorAll('#messages a, #queue a, #conversation a')].map(a => a.href)})"
+            " scripts: document.body.querySelectorAll('script').length,"
+            " imgs: document.body.querySelectorAll('img').length,"
+            " svgs: document.body.querySelectorAll('svg').length,"
+            " handlers: [...document.body.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,"
+            " links: [...document.body.querySelectorAll('a')].map(a => a.href)})"
         )
+        panel_text = await page.inner_text("#customer-panel")
         queue_text = await page.inner_text("#queue")
         await page.screenshot(path=str(ARTIFACTS / "agent-page-xss.png"), full_page=True)
         await page.close()
     assert dialogs == []
     assert injected["xss"] is None, injected
-    assert injected["scripts"] == 0 and injected["imgs"] == 0 and injected["svgs"] == 0, injected
+    assert injected["scripts"] == 0 and injected["imgs"] == 0 and injected["svgs"] == 0 and injected["handlers"] == 0, injected
     assert not any(h.startswith("javascript:") for h in injected["links"]), injected
     assert "Evil Name" in queue_text  # the name shows, as text
+    assert "<img" in panel_text  # in the customer panel too, markup and all

@@ -178,6 +178,8 @@ def table(rows: list[Row]) -> str:
         f = row.figures()
         mark = f" SLOW (server p90 > {SLOW_MS:.0f} ms)" if f["server_p90"] > SLOW_MS else (
             f" slow on the client (p90 > {SLOW_MS:.0f} ms)" if f["client_p90"] > SLOW_MS else "")
+        if any(code >= 400 for code in f["statuses"]):
+            mark += " ERROR (see web.log)"
         status = ",".join(str(s) for s in f["statuses"])
         lines.append(f"{row.label[:58]:<58} {status:>6} {row.bytes / 1024:>6.1f} | {f['server_p50']:>10.1f} {f['server_p90']:>7.1f} {f['server_max']:>7.1f} | "
                      f"{f['client_p50']:>10.1f} {f['client_p90']:>7.1f} {f['client_max']:>7.1f} |{mark}")
@@ -251,11 +253,15 @@ async def run(database: str, conversations: int, repeat: int, postgres_url: str 
             auth = await hub.login(http, USER, PASSWORD)
             found = await targets(http, hub.url, auth, data)
         print(f"[{database}] timing {len(found.routes)} requests x {repeat}", flush=True)
+        load_before = os.getloadavg()
         rows = await time_routes(hub.url, auth, found.routes, repeat)
+        # The machine's load says how far the figures are from a quiet machine's.
+        result["load_average"] = {"before": load_before, "after": os.getloadavg()}
         result["rows"] = [r.figures() for r in rows]
         result["not_timed"] = skipped = found.skipped
         print(f"\n[{database}] {conversations:,} conversations; {repeat} requests per route after one warm-up; ms; "
-              f"server = Server-Timing app;dur, client = wall time on loopback; {os.cpu_count()} CPUs")
+              f"server = Server-Timing app;dur, client = wall time on loopback; {os.cpu_count()} CPUs, "
+              f"load average {load_before[0]:.1f} before, {result['load_average']['after'][0]:.1f} after")
         print(table(rows))
         for line in page_loads(rows, found.assets):
             print(line)

@@ -52,7 +52,7 @@ def business_clock(request: web.Request) -> tuple[str | None, Callable[[datetime
     return name, lambda a, b: cal.business_seconds(found, a, b)
 
 
-def _group(by: str, t: rt.Timing, conv: Conversation) -> str:
+def _group(by: str, t: rt.Timing, conv: Any) -> str:  # a row with channel and queue
     if by == "channel":
         return t.channel or conv.channel
     if by == "queue":
@@ -73,12 +73,18 @@ async def response_times(request: web.Request) -> web.Response:
     if start >= end:
         raise ApiError(400, "invalid", "`from` must be before `to`")
     calendar, business = business_clock(request)
+    c = Conversation
+    window = (c.created_at >= start, c.created_at < end)
     async with hub_of(request).db() as s:
-        convs = {c.id: c for c in await s.scalars(select(Conversation).where(Conversation.created_at >= start, Conversation.created_at < end))}
+        # Only the columns the figures use, and the messages by a join rather than an IN list
+        # of every id: with 10,000 conversations this halves the time (bench/pages.py).
+        # Notes are left out in SQL; the timings ignore them anyway.
+        convs = {r.id: r for r in await s.execute(select(c.id, c.channel, c.queue, c.status, c.created_at, c.resolved_at, c.assignee).where(*window))}
         messages: dict[str, list[rt.Message]] = defaultdict(list)
         if convs:
             rows = await s.execute(
-                select(Message.conversation_id, Message.direction, Message.at, Message.author, Message.channel).where(Message.conversation_id.in_(list(convs)))
+                select(Message.conversation_id, Message.direction, Message.at, Message.author, Message.channel)
+                .join(c, c.id == Message.conversation_id).where(*window, Message.direction.in_(("in", "out")))
             )
             for cid, direction, at, author, channel in rows:
                 messages[cid].append(rt.Message(direction, as_utc(at), author or "", channel))

@@ -20,7 +20,7 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +244,8 @@ async def run(database: str, conversations: int, repeat: int, postgres_url: str 
         t = time.perf_counter()
         data = await seed(hub.db_url, conversations, password=PASSWORD)
         result["seed_seconds"] = round(time.perf_counter() - t, 1)
-        result["seeded"] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in asdict(data).items()}
+        # not asdict(): it rebuilds a Counter from (key, value) pairs, counting the pairs
+        result["seeded"] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in vars(data).items()}
         print(f"[{database}] seeded in {result['seed_seconds']} s: {data.summary()}", flush=True)
         hub.spawn("worker")
         hub.spawn("web")

@@ -5,6 +5,7 @@ against a limit here; bench/pages.py prints the figures."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -90,6 +91,8 @@ async def test_the_seeder_writes_what_it_reports(kind: str, tmp_path: Path) -> N
 
 async def test_a_small_timing_run_gives_a_row_per_route() -> None:
     result = await pages.run("sqlite", conversations=200, repeat=2)
+    saved = json.loads(json.dumps(result))  # what run_all writes to bench/results/pages.json
+    assert sum(saved["seeded"]["by_status"].values()) == 200 and set(saved["seeded"]["by_status"]) == {"open", "pending", "resolved"}
     rows = {r["path"].split("?")[0] if r["path"].startswith("/api/") else r["path"]: r for r in result["rows"]}
     paths = {r["path"] for r in result["rows"]}
     # Every page and every GET route under /api/v1 the app registers, but the ones left out with a reason.

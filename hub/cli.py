@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("apikeys", help="manage integrator API keys").add_subparsers(dest="action", required=True)
     ka = keys.add_parser("add")
     ka.add_argument("name")
+    canned = sub.add_parser("canned", help="manage canned responses").add_subparsers(dest="action", required=True)
+    ca = canned.add_parser("add")
+    ca.add_argument("shortcut")
+    ca.add_argument("text", help="may hold {{customer.name}}, {{agent.name}}, {{conversation.id}}, {{queue}}")
+    ca.add_argument("--title", default="")
     return p
 
 
@@ -106,6 +111,22 @@ async def _apikeys_add(settings: config.Settings, name: str) -> int:
         await engine.dispose()
     print(key)
     print(f"(API key {name!r}: shown once; send it as X-Api-Key)", file=sys.stderr)
+    return 0
+
+
+async def _canned_add(settings: config.Settings, args: argparse.Namespace) -> int:
+    from hub.web.canned import save, validated
+    from hub.web.errors import ApiError
+
+    engine, db = await _db_session(settings)
+    try:
+        await save(db, validated({"shortcut": args.shortcut, "text": args.text, "title": args.title}, "cli"))
+    except ApiError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"canned response /{args.shortcut.lower()} added")
     return 0
 
 
@@ -369,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_users_add(settings, args))
     if args.command == "apikeys":
         return asyncio.run(_apikeys_add(settings, args.name))
+    if args.command == "canned":
+        return asyncio.run(_canned_add(settings, args))
     return 2
 
 

@@ -410,6 +410,26 @@ class WebChatMessageSent(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CustomerTyped(Event):
+    """A chat customer is typing in `conversation_id`. Ephemeral: published to `live` only,
+    keyed by conversation, for the agents' sockets of every web process; never projected,
+    never stored, and a lost one costs nothing (the next comes within seconds)."""
+
+    conversation_id: str
+    contact_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentTyped(Event):
+    """An agent is typing a reply in a web conversation; `sessions` are the customer's chat
+    sessions (unsigned ids) whose sockets show it. Ephemeral like CustomerTyped."""
+
+    conversation_id: str
+    sessions: list = field(default_factory=list)
+    agent: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReadModelUpdated(Event):
     """The projector wrote the read model; web processes push `frame` to agent sockets."""
 

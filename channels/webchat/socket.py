@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from aiohttp import WSMsgType, web
 from itsdangerous import BadSignature, Signer
 
 from channels.base import accept_inbound
+from channels.webchat.typing import customer_typed
 from hub import events as ev
 from hub import topics
 from hub.bus import BrokerUnavailable
@@ -22,12 +24,16 @@ from hub.domain.identity import contact_id_for
 from hub.store.queries import chat_history
 from hub.store.views import iso
 from hub.web.context import hub_of
+from hub.web.typing import Gate
 
 log = logging.getLogger("hub.webchat")
 STATIC = Path(__file__).parent / "static"
 MAX_FRAME_BYTES = 64 * 1024
 MAX_ID = 100
 routes = web.RouteTableDef()
+# Per session, across its sockets: a flood of typing frames becomes one event per interval
+# and is otherwise ignored (no error frame: the widget has nothing to fix).
+TYPING = Gate()
 
 
 def _signer(request: web.Request) -> Signer:
@@ -128,6 +134,9 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
             kind = frame.get("type")
             if kind == "message":
                 await ws.send_json(await on_message_frame(request, session, profile, frame))
+            elif kind == "typing":
+                if TYPING.allow(session, time.monotonic()):
+                    customer_typed(hub, session)
             elif kind == "identify":
                 reply = on_identify_frame(profile, frame)
                 if reply:

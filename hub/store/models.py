@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -126,6 +126,19 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     queues: Mapped[list] = mapped_column(JSON, default=list)
     capacity: Mapped[int] = mapped_column(Integer, default=5)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Chosen "away": routing gives her nothing new even while her live socket is open.
+    away: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class CannedResponse(Base):
+    """A saved reply; its {{placeholders}} are filled in the agent's browser, not here."""
+
+    __tablename__ = "canned_responses"
+    shortcut: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -219,12 +219,18 @@ async def pending(request: web.Request) -> web.Response:
     return await _status_change(request, lambda c, by: ev.ConversationMarkedPending(contact_id=c.contact_id, conversation_id=c.id, by=by))
 
 
-async def set_availability(request: web.Request, username: str, online: bool) -> None:
+async def set_availability(request: web.Request, username: str, online: bool, *, choose: bool = False) -> None:
+    """`choose`: the agent's own switch, kept in users.away; a socket coming up publishes
+    online only if she has not chosen away, so a reload or a reconnect does not undo it."""
     hub = hub_of(request)
-    async with hub.db() as s:
+    async with hub.db() as s, s.begin():
         user = await s.get(User, username)
-    if user is None:
-        return
+        if user is None:
+            return
+        if choose:
+            user.away = not online
+        elif online and user.away:
+            return
     for queue in user.queues or ["support"]:
         await hub.bus.publish(topics.ROUTING, queue, ev.AgentAvailabilityChanged(agent=username, queue=queue, online=online, capacity=user.capacity))
 
@@ -237,10 +243,11 @@ async def availability(request: web.Request) -> web.Response:
     if not isinstance(online, bool):
         raise ApiError(400, "invalid", "`online` must be true or false")
     try:
-        await set_availability(request, user["username"], online)
+        await set_availability(request, user["username"], online, choose=True)
     except BrokerUnavailable as exc:
         raise ApiError(503, "unavailable", "the event log is not reachable; try again") from exc
-    return web.json_response({"online": online})
+    log.info("availability chosen", extra={"agent": user["username"], "online": online})
+    return web.json_response({"online": online, "away": not online})
 
 
 @routes.get("/api/v1/live")

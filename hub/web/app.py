@@ -25,10 +25,14 @@ from hub.events import utcnow
 from hub.store.db import as_utc, make_engine, ping, sessionmaker
 from hub.store.models import DeadLetter, WorkerHeartbeat
 from hub.web.api import routes as api_routes
+from hub.web.canned import routes as canned_routes
+from hub.web.contacts import routes as contact_routes
 from hub.web.context import HUB_KEY, Hub, hub_of
 from hub.web.dashboard import routes as dashboard_routes
 from hub.web.escalations import routes as escalation_routes
 from hub.web.reports import routes as report_routes
+from hub.web.workspace import routes as workspace_routes
+from hub.web.typing_api import routes as typing_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.live import LiveFeed
 from hub.web.timing import server_timing
@@ -133,6 +137,10 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(escalation_routes)
     app.add_routes(report_routes)
     app.add_routes(dashboard_routes)
+    app.add_routes(canned_routes)
+    app.add_routes(workspace_routes)
+    app.add_routes(contact_routes)
+    app.add_routes(typing_routes)
     app.add_routes(webchat_routes)
     app.add_routes(api_channel_routes)
     app.add_routes(sms_routes)

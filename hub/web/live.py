@@ -15,6 +15,7 @@ from hub import events as ev
 from hub import topics
 from hub.bus import assign_all
 from hub.config import Settings
+from hub.web import typing as typing_signals
 
 log = logging.getLogger("hub.live")
 
@@ -94,5 +95,10 @@ class LiveFeed:
                     frame = {"type": "message", "id": event.message_id, "from": event.sender, "name": event.name, "text": event.text, "at": event.sent_at}
                     if await self.sockets.to_chat(event.session, frame):
                         await self.on_chat_delivered(event)
+                elif isinstance(event, ev.CustomerTyped) and not typing_signals.is_stale(event):
+                    await self.sockets.to_agents(typing_signals.agents_frame(event))
+                elif isinstance(event, ev.AgentTyped) and not typing_signals.is_stale(event):
+                    for session in event.sessions:
+                        await self.sockets.to_chat(session, typing_signals.chat_frame(event))
             except Exception:  # noqa: BLE001 - one bad record must not stop live pushes
                 log.exception("live record skipped", extra={"topic": record.topic, "offset": record.offset})

@@ -82,8 +82,7 @@ const ignore = () => {};  // failures were already shown in #flash by api()
 
 function when(iso) {
   if (!iso) return "";
-  const d = new Date(iso);
-  return isNaN(d) ? String(iso) : d.toLocaleString(lang === "fa" ? "fa-IR" : undefined, { dateStyle: "short", timeStyle: "short" });
+  return formatDate(iso, lang);  // common.js: the chosen calendar (Gregorian / Jalali), Persian digits in fa
 }
 function contactName(c) {
   const contact = c.contact || {};
@@ -106,6 +105,7 @@ function applyLang() {
   renderQueue();
   if (state.conv) renderHeader(state.conv);
   if (state.open) openConversation(state.open);  // message times are formatted per language
+  document.dispatchEvent(new Event("hub:lang"));
 }
 
 // ---- queue ----------------------------------------------------------------------------
@@ -114,8 +114,9 @@ function convItem(c) {
   const top = el("div", { class: "conv-top" }, el("span", { class: "badge" }, c.channel), bidi(contactName(c)));
   if (c.complaint) top.append(el("span", { class: "badge flag" }, t("complaint")));
   if (c.priority === "high" || c.priority === "urgent") top.append(el("span", { class: "badge flag" }, c.priority));
+  top.append(slaBadge(c.sla));  // sla.js
   const li = el("li", { class: `conv conv-${c.status}`, dataset: { id: c.id }, tabindex: "0" }, top);
-  if (c.subject) li.append(el("div", { class: "subject", dir: "auto" }, c.subject));
+  if (c.subject) li.append(el("div", { class: "subject", dir: "auto" }, ...bidiText(c.subject)));
   li.append(el("div", { class: "muted" },
     el("span", { class: `status status-${c.status}` }, t(c.status)), " · ", c.assignee ? bidi(c.assignee) : t("unassigned"),
     " · ", el("time", { datetime: c.last_message_at || "" }, when(c.last_message_at))));
@@ -198,9 +199,9 @@ function messageItem(m) {
   if (m.channel) meta.append(el("span", { class: "badge" }, m.channel));
   if (m.author) meta.append(bidi(m.author), " · ");
   meta.append(el("time", { datetime: m.at || "" }, when(m.at)));
-  const li = el("li", { class: `msg msg-${dir}`, dataset: { id: m.id } }, meta, el("div", { class: "text", dir: "auto" }, m.display_text || m.text || ""));
+  const li = el("li", { class: `msg msg-${dir}`, dataset: { id: m.id } }, meta, el("div", { class: "text", dir: "auto" }, ...bidiText(m.display_text || m.text || "")));
   // An email shows its new words first; the quoted history and signature stay one click away.
-  if (m.display_text && m.display_text !== m.text) li.append(el("details", {}, el("summary", { class: "muted" }, "…"), el("div", { class: "text", dir: "auto" }, m.text)));
+  if (m.display_text && m.display_text !== m.text) li.append(el("details", {}, el("summary", { class: "muted" }, "…"), el("div", { class: "text", dir: "auto" }, ...bidiText(m.text))));
   if (m.attachments && m.attachments.length) {
     // Names only: an attachment URL comes from outside and must not become a link here.
     const names = m.attachments.map((a) => (a && (a.filename || a.name || a.content_type)) || "attachment");
@@ -239,9 +240,12 @@ function renderHeader(c) {
     " · ", c.assignee ? bidi(c.assignee) : t("unassigned")];
   if (c.complaint) meta.push(el("span", { class: "badge flag" }, t("complaint")));
   head.querySelector(".meta").replaceChildren(...meta);
-  head.querySelector(".subject").textContent = c.subject || "";
+  head.querySelector(".subject").replaceChildren(...bidiText(c.subject || ""));
   $("#btn-resolve").disabled = c.status === "resolved";
   $("#btn-reopen").disabled = c.status !== "resolved";
+  renderSla(c);      // sla.js
+  showCustomer(c);   // customer.js
+  document.dispatchEvent(new CustomEvent("hub:conversation", { detail: c }));  // actions.js
 }
 
 async function openConversation(id) {
@@ -269,6 +273,7 @@ function closeConversation() {
   delete $("#messages").dataset.conv;
   $("#conversation .conv-view").hidden = true;
   $("#conversation .empty").hidden = false;
+  hideCustomer();  // customer.js
 }
 
 async function sendForm(button, fn) {
@@ -285,12 +290,14 @@ function wireConversation() {
     e.preventDefault();
     const box = $("#reply-text");
     const text = box.value;
+    const channel = $("#reply-channel").value || undefined;  // actions.js fills the choice
     if (!text.trim()) return;
-    if (text !== replyText) { replyText = text; replyId = uuid(); }
+    if (text + channel !== replyText) { replyText = text + channel; replyId = uuid(); }
     sendForm($("#reply-send"), async (id) => {
-      const m = await api("POST", `/api/v1/conversations/${enc(id)}/replies`, { text, id: replyId });
+      const m = await api("POST", `/api/v1/conversations/${enc(id)}/replies`, { text, id: replyId, channel });
       if (box.value === text) box.value = "";
       replyText = null;
+      document.dispatchEvent(new CustomEvent("hub:replied", { detail: m }));
       if (state.open === id) upsertMessage(m, false);
     });
   });
@@ -331,6 +338,8 @@ function setLive(on) {
 }
 
 function onFrame(frame) {
+  customerFrame(frame);  // customer.js
+  typingFrame(frame);  // typing.js
   if (frame.type === "message.created" || frame.type === "message.updated") {
     const cid = frame.conversation_id ?? (frame.message && frame.message.conversation_id);
     if (frame.message && cid === state.open) upsertMessage(frame.message);
@@ -385,6 +394,7 @@ function showApp() {
   $("#whoami").textContent = state.user ? state.user.username : "";
   loadQueue(false).catch(ignore);
   connectLive();
+  document.dispatchEvent(new Event("hub:signedin"));
 }
 
 function signOut() {
@@ -408,6 +418,7 @@ function signOut() {
   $("#whoami").textContent = "";
   $("#login").hidden = false;
   $("#login-password").value = "";
+  document.dispatchEvent(new Event("hub:signedout"));
 }
 
 const login = (e) => submitLogin(e, state, t("network"), () => { flash(""); showApp(); });

@@ -43,3 +43,70 @@ async function submitLogin(e, state, networkWords, signedIn) {
     button.disabled = false;
   }
 }
+
+// ---- mixed-direction text ---------------------------------------------------------------
+// Phone numbers, e-mail addresses and URLs inside a Persian sentence would be reordered by
+// the bidi algorithm ("+98 912 345 6789" shows as "6789 345 912 98+" in an rtl paragraph):
+// each becomes its own left-to-right isolate. Still text nodes only, never markup or links.
+const LTR_RUNS = /(?:https?|ftp):\/\/[^\s<>"]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\(?[0-9۰-۹٠-٩]+\)?(?:[ .-]?\(?[0-9۰-۹٠-٩]+\)?)+/g;
+const DIGITS = /[0-9۰-۹٠-٩]/g;
+
+function bidiText(text) {
+  const s = String(text ?? "");
+  const out = [];
+  let at = 0;
+  for (const m of s.matchAll(LTR_RUNS)) {
+    const run = m[0];
+    // a short number (an order number, a time) orders itself; only phone-length runs are isolated
+    if (!/[@:]/.test(run) && (run.match(DIGITS) || []).length < 7) continue;
+    if (m.index > at) out.push(document.createTextNode(s.slice(at, m.index)));
+    out.push(el("bdi", { dir: "ltr", class: "ltr-run" }, run));
+    at = m.index + run.length;
+  }
+  if (at < s.length || !out.length) out.push(document.createTextNode(s.slice(at)));
+  return out;
+}
+
+// ---- dates --------------------------------------------------------------------------------
+// The calendar (Gregorian or Jalali) is a choice of its own, kept in localStorage and shared
+// by every page; until one is made it follows the language (Jalali for Persian). Persian
+// always gets Persian digits, whatever the calendar.
+const CALENDARS = ["gregory", "persian"];
+const CALENDAR_WORDS = {
+  en: { calendar: "Calendar", gregory: "Gregorian", persian: "Jalali" },
+  fa: { calendar: "تقویم", gregory: "میلادی", persian: "شمسی (جلالی)" },
+};
+
+function calendarFor(lang) {
+  const chosen = localStorage.getItem("hub.calendar");
+  return CALENDARS.includes(chosen) ? chosen : (lang === "fa" ? "persian" : "gregory");
+}
+
+function dateLocale(lang) {
+  return lang === "fa" ? `fa-IR-u-ca-${calendarFor(lang)}-nu-arabext` : `en-u-ca-${calendarFor(lang)}`;
+}
+
+function formatDate(iso, lang, options = { dateStyle: "medium", timeStyle: "short" }) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString(dateLocale(lang), options);
+}
+
+const localNumber = (n, lang, options) => Number(n || 0).toLocaleString(lang === "fa" ? "fa-IR" : "en", options);
+
+// A <select> of the calendars: labelled in the page's language, showing the calendar in use;
+// `changed` runs after a choice is stored (the page re-renders its dates).
+function calendarChoice(select, lang, changed) {
+  const words = CALENDAR_WORDS[lang] || CALENDAR_WORDS.en;
+  select.replaceChildren(...CALENDARS.map((c) => el("option", { value: c }, words[c])));
+  select.value = calendarFor(lang);
+  select.title = words.calendar;
+  select.setAttribute("aria-label", words.calendar);
+  if (!select.dataset.wired) {
+    select.dataset.wired = "1";
+    select.addEventListener("change", () => {
+      if (CALENDARS.includes(select.value)) localStorage.setItem("hub.calendar", select.value);
+      changed();
+    });
+  }
+}

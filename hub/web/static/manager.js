@@ -53,9 +53,7 @@ function duration(seconds) {
   return `${num(Math.floor(s / 86400))}${t("d")} ${num(Math.floor((s % 86400) / 3600))}${t("h")}`;
 }
 function when(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return isNaN(d) ? String(iso) : d.toLocaleString(locale(), { dateStyle: "short", timeStyle: "short" });
+  return formatDate(iso, lang, { dateStyle: "short", timeStyle: "short" });  // common.js: the chosen calendar, Persian digits in fa
 }
 
 let flashTimer = null;

@@ -34,7 +34,6 @@ async def test_customer_writes_agent_answers_live(hub: Hub) -> None:
         await agent.click("#reply-send")
 
         await customer.wait_for_selector("#hubchat-messages li.from-agent .text >> text=Sorry! It ships today · امروز ارسال می‌شود")
-        await customer.screenshot(path=str(ARTIFACTS / "chat-widget-fa.png"))
         await agent.screenshot(path=str(ARTIFACTS / "agent-page-en.png"))
 
         await customer.reload()

@@ -3,18 +3,14 @@ queue and channel; "mine" and agent loads filter by assignee; the response-time 
 the dashboard's complaints select by creation time (measured with bench/pages.py)
 
 Revision ID: 0007
-Revises: 0006 (0005 where 0006 is not merged yet)
+Revises: 0006
 Create Date: 2026-11-23 22:30:00
 """
-from pathlib import Path
-
 from alembic import op
 
 
 revision = '0007'
-# 0006 (canned responses) is written on another branch at the same time; this one follows
-# it once both are merged, and 0005 until then, so there is never a second head.
-down_revision = '0006' if any(Path(__file__).parent.glob('0006_*.py')) else '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

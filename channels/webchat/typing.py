@@ -1,0 +1,58 @@
+"""The customer's `{"type":"typing"}` frame: which conversation it is about, and its event.
+
+The socket knows only its chat session; the conversation is the read model's: the
+session's contact (through its identity, which follows a merge) and that contact's
+conversation still being worked, else its latest. Before the first message has been
+projected there is none, and the signal is dropped: no agent has anything to show it in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import select
+
+from hub import events as ev
+from hub import topics
+from hub.bus import BrokerUnavailable
+from hub.domain.identity import contact_id_for
+from hub.store.models import Conversation, Identity
+from hub.web.context import Hub
+
+log = logging.getLogger("hub.webchat")
+# Publishing waits for the broker's ack; a typing signal must never hold up the message
+# frames behind it on the same socket, so it is published from a task of its own.
+_in_flight: set[asyncio.Task[None]] = set()
+
+
+async def conversation_of(hub: Hub, session: str) -> tuple[str, str] | None:
+    """(conversation id, contact id) of a chat session, or None before its first message."""
+    async with hub.db() as s:
+        contact = await s.scalar(select(Identity.contact_id).where(Identity.channel == "web", Identity.address == session))
+        contact = contact or contact_id_for("web", session)
+        row = (await s.execute(
+            select(Conversation.id)
+            .where(Conversation.contact_id == contact)
+            .order_by(Conversation.status == "resolved", Conversation.last_message_at.desc())
+            .limit(1)
+        )).first()
+    return (row[0], contact) if row else None
+
+
+async def _publish(hub: Hub, session: str) -> None:
+    try:
+        found = await conversation_of(hub, session)
+        if found is None or hub.stopping:
+            return
+        conversation_id, contact_id = found
+        await hub.bus.publish(topics.LIVE, conversation_id, ev.CustomerTyped(conversation_id=conversation_id, contact_id=contact_id))
+    except BrokerUnavailable:
+        log.info("typing signal not published", extra={"session": session})
+    except Exception:  # noqa: BLE001 - a typing signal is never worth a socket
+        log.exception("typing signal failed", extra={"session": session})
+
+
+def customer_typed(hub: Hub, session: str) -> None:
+    task = asyncio.create_task(_publish(hub, session))
+    _in_flight.add(task)
+    task.add_done_callback(_in_flight.discard)

@@ -1,0 +1,44 @@
+"""What the agent page's header actions need to offer choices: the people a conversation can
+be assigned to, the queues it can be transferred to, and the agent's own availability."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from hub.store.models import User
+from hub.web.context import hub_of, require
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/agents")
+async def agents(request: web.Request) -> web.Response:
+    require(request)
+    hub = hub_of(request)
+    async with hub.db() as s:
+        users = list(await s.scalars(select(User).order_by(User.username)))
+    # `online` is what this web process sees (an open live socket, not chosen away); with
+    # several web processes it may miss sockets held by the others.
+    return web.json_response({"agents": [
+        {"username": u.username, "role": u.role, "queues": list(u.queues or []) or ["support"], "capacity": u.capacity,
+         "away": bool(u.away), "online": hub.sockets.is_online(u.username) and not u.away}
+        for u in users
+    ]})
+
+
+@routes.get("/api/v1/queues")
+async def queues(request: web.Request) -> web.Response:
+    require(request)
+    return web.json_response({"queues": [
+        {"name": q.name, "channels": list(q.channels), "languages": list(q.languages)} for q in hub_of(request).settings.queues
+    ]})
+
+
+@routes.get("/api/v1/me/availability")
+async def my_availability(request: web.Request) -> web.Response:
+    user = require(request)
+    async with hub_of(request).db() as s:
+        row = await s.get(User, user["username"])
+    away = bool(row and row.away)
+    return web.json_response({"online": not away, "away": away})

@@ -195,10 +195,12 @@ def page_loads(rows: list[Row], assets: dict[str, list[str]]) -> list[str]:
         found = [by_label[x] for x in labels if x in by_label]
         return sum(f["server_p50"] for f in found), sum(f["server_p90"] for f in found)
 
+    # what the pages' scripts fetch when they open (those not in this build are skipped)
     agent = ["page /", *(f"  asset {a}" for a in assets.get("/", [])), "/api/v1/me", "/api/v1/conversations/counts", "/api/v1/conversations",
-             "/api/v1/conversations/{id} (200 messages)"]
+             "/api/v1/conversations/{id} (200 messages)", "/api/v1/contacts/{id}", "/api/v1/canned", "/api/v1/agents", "/api/v1/queues",
+             "/api/v1/me/availability"]
     manager = ["page /manager", *(f"  asset {a}" for a in assets.get("/manager", [])), "/api/v1/me", "/api/v1/dashboard", "/api/v1/escalations",
-               "/api/v1/reports/response-times?by=channel"]
+               "/api/v1/reports/response-times?by=channel", "/api/v1/reports/timeseries"]
     out = []
     for name, labels in (("agent page /", agent), ("manager page /manager", manager)):
         p50, p90 = total(labels)

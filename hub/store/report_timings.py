@@ -40,10 +40,12 @@ def _pairs_query(start: datetime, end: datetime) -> Any:
     numbered = select(base, func.coalesce(before, 0).label("k"), func.lag(base.c.d).over(**order).label("prev")).cte("numbered")
     r = numbered.c
     opens = and_(r.d == "in", or_(r.prev.is_(None), r.prev != "in"))
+    start_at = func.max(case((opens, r.at)))
     return (
-        select(r.cid, r.k, func.max(case((opens, r.at))).label("start_at"), func.max(case((opens, r.channel))).label("start_channel"),
+        select(r.cid, r.k, start_at.label("start_at"), func.max(case((opens, r.channel))).label("start_channel"),
                func.max(case((r.h == 1, r.at))).label("end_at"), func.max(case((r.h == 1, r.author))).label("agent"))
         .group_by(r.cid, r.k)
+        .having(start_at.is_not(None))  # replies nobody waited for
         .order_by(r.cid, r.k)
     )
 
@@ -65,8 +67,6 @@ async def window_timings(s: AsyncSession, start: datetime, end: datetime) -> lis
         answered = False
         first_channel: str | None = None  # of the first customer message, as the rule has it
         for g in groups.get(cid, ()):
-            if g.start_at is None:
-                continue
             if first_channel is None:
                 first_channel = g.start_channel
             if g.end_at is not None:

@@ -40,8 +40,12 @@ test: .venv system-deps services
 run: .venv
 	exec $(VENV)/bin/contacthub run
 
+# The page timings also run on this PostgreSQL database (its own, created when missing; its
+# schema is rebuilt), or print MISSING when it does not answer; empty: SQLite only.
+BENCH_PAGES_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/pagebench
+
 bench: .venv
-	$(PY) -m bench $(BENCH_ARGS)
+	BENCH_PAGES_POSTGRES_URL='$(BENCH_PAGES_POSTGRES_URL)' $(PY) -m bench $(BENCH_ARGS)
 
 # var/ and caches; keeps .venv, bench/results and tests/artifacts.
 clean:

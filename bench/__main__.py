@@ -1,10 +1,13 @@
 """End-to-end benchmark: API channel POST -> agent live socket, beside raw aiokafka.
 
     python -m bench [--rates 100,500,1000,2000] [--seconds 10] [--database sqlite|postgres]
+                    [--no-pages | --pages-only] [--pages-conversations 10000] [--pages-postgres URL]
 
 Open loop: messages are sent at fixed times whatever the answers, so a slow hub shows as
 latency, not as a lower offered rate. Prints figures and exits 0 whether or not they are
 good; it asserts nothing. The hub's temp dir (worker.log, web.log, broker.log) is kept.
+Then, unless --no-pages, the page timings of bench/pages.py (every page and API read with
+10,000 conversations in the database) on SQLite and, given a URL, on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import pages
 from bench.baseline import Baseline
 from bench.hubload import LiveSocket, api_request, hub_run, sms_request
 from tests.support import Hub
@@ -149,6 +153,15 @@ def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss:
 
 
 async def main(args: argparse.Namespace) -> int:
+    failed = False if args.pages_only else bool(await throughput(args))
+    if args.pages:
+        print("\npage timings (bench/pages.py)", flush=True)
+        failed = bool(await pages.run_all(args.pages_conversations, args.pages_repeat, postgres_url=args.pages_postgres,
+                                          write_json=args.json)) or failed
+    return 1 if failed else 0
+
+
+async def throughput(args: argparse.Namespace) -> int:
     # SIGTERM (and SIGINT where it is not ignored) cancel the run; the hub is stopped either way.
     task = asyncio.current_task()
     assert task is not None
@@ -187,5 +200,8 @@ if __name__ == "__main__":
     parser.add_argument("--drain", type=float, default=15, help="seconds to wait for pushes after the last answer")
     parser.add_argument("--settle", type=float, default=20, help="at most this long for the hub to go quiet between rates")
     parser.add_argument("--sms-rate", type=int, default=100, help="offered rate of signed Twilio webhooks after the API rates (0: skip)")
-    parser.add_argument("--no-json", dest="json", action="store_false", help="do not write bench/results/latest.json")
+    parser.add_argument("--no-json", dest="json", action="store_false", help="do not write bench/results/latest.json and pages.json")
+    parser.add_argument("--no-pages", dest="pages", action="store_false", help="skip the page timings after the throughput part")
+    parser.add_argument("--pages-only", action="store_true", help="only the page timings")
+    pages.add_arguments(parser, prefix="pages-")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -46,7 +46,13 @@ class Conversation(Base):
     context: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     # The SLA clocks as the SLA processor last reported them: {"policy", clock: {...}}.
     sla: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
-    __table_args__ = (Index("ix_conversations_activity", "last_message_at", "id"),)
+    __table_args__ = (
+        Index("ix_conversations_activity", "last_message_at", "id"),
+        # The pages' filters, counts and reports (migration 0007)
+        Index("ix_conversations_created_at", "created_at"),
+        Index("ix_conversations_status_queue_channel", "status", "queue", "channel"),
+        Index("ix_conversations_assignee_status", "assignee", "status"),
+    )
 
 
 class Message(Base):

@@ -120,7 +120,11 @@ async def queue_counts(session: AsyncSession, me: str) -> dict[str, Any]:
     c = Conversation
     todo = c.status.in_(("open", "pending"))
     statuses = dict((await session.execute(select(c.status, func.count()).group_by(c.status))).all())
-    queues = dict((await session.execute(select(func.coalesce(c.queue, ""), func.count()).where(todo).group_by(func.coalesce(c.queue, "")))).all())
+    # Grouped by the bare column, merged in Python: PostgreSQL refuses GROUP BY coalesce(queue, $2)
+    # for SELECT coalesce(queue, $1), the literal being a separate parameter in each place.
+    queues: dict[str, int] = {}
+    for name, n in await session.execute(select(c.queue, func.count()).where(todo).group_by(c.queue)):
+        queues[name or ""] = queues.get(name or "", 0) + int(n)
     channels = dict((await session.execute(select(c.channel, func.count()).where(todo).group_by(c.channel))).all())
     mine = await session.scalar(select(func.count()).select_from(c).where(todo, c.assignee == me))
     nobody = await session.scalar(select(func.count()).select_from(c).where(todo, c.assignee.is_(None)))

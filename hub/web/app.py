@@ -36,6 +36,7 @@ from hub.web.workspace import routes as workspace_routes
 from hub.web.typing_api import routes as typing_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.live import LiveFeed
+from hub.web.timing import server_timing
 
 log = logging.getLogger("hub.web")
 STATIC = Path(__file__).parent / "static"
@@ -131,7 +132,7 @@ async def _stop(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, security_headers], client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=[server_timing, errors_middleware, security_headers], client_max_size=settings.max_body_bytes)
     app.add_routes(routes)
     app.add_routes(api_routes)
     app.add_routes(escalation_routes)

@@ -5,9 +5,10 @@ compliance per hour or day, by channel or queue, for the manager's charts.
 `by=channel|queue` (default channel), `calendar=NAME` (optional: buckets follow that
 calendar's time zone and the figures gain business_p50/p90/p99). At most 400 buckets.
 
-Three queries whatever the range: the conversations opened in it, their messages, and the
+Three queries whatever the range: the conversations opened in it, their waits and answers
+paired in SQL (hub/store/report_timings.py, shared with the response-times report), and the
 SLA deadlines (read out of the `sla` JSON in SQL, so no clock document is decoded in Python);
-the percentiles come from hub.domain.response_times, as in the response-times report."""
+the percentiles come from hub.domain.response_times."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from hub.domain import response_times as rt
 from hub.domain import timeseries as ts
 from hub.domain.sla import CLOCKS
 from hub.events import utcnow
-from hub.store.db import as_utc
-from hub.store.models import Conversation, Message
+from hub.store.models import Conversation
+from hub.store.report_timings import window_timings
 from hub.web.context import hub_of, require
 from hub.web.errors import ApiError
 from hub.web.reports import _time as query_time
@@ -92,28 +93,16 @@ async def timeseries(request: web.Request) -> web.Response:
     # Core rows through the session's connection: the ORM's row loading would cost more than
     # the queries themselves with 10,000 conversations.
     async with hub_of(request).db() as session:
-        s = await session.connection()
-        convs = list(await s.execute(
-            select(c.id, c.channel, c.queue, c.created_at, c.resolved_at, c.status, c.assignee).where(c.created_at >= first, c.created_at < end)
-        ))
-        messages: dict[str, list[rt.Message]] = defaultdict(list)
-        rows = await s.execute(
-            select(Message.conversation_id, Message.direction, Message.at, Message.author, Message.channel)
-            .join(c, c.id == Message.conversation_id).where(c.created_at >= first, c.created_at < end)
-        )
-        for cid, direction, at, author, channel in rows:
-            messages[cid].append(rt.Message(direction, as_utc(at), author or "", channel))  # type: ignore[arg-type]
+        # The waits and answers paired in SQL, as the response-time report has them.
+        found = await window_timings(session, first, end)
+        s = await session.connection()  # core rows: no ORM loading for 10,000 clocks
         clocks = list(await s.execute(select(c.channel, c.queue, *marks).where(or_(*(d.between(low, high) for d in dues)))))
 
     timings: dict[str, list[tuple[rt.Timing, str]]] = defaultdict(list)  # group -> (timing, bucket start)
-    for cid, channel, queue, created, resolved_at, status, assignee in convs:
-        if cid not in messages:
-            continue
-        resolved = as_utc(resolved_at) if resolved_at and status == "resolved" else None
-        for t in rt.timings(messages[cid], as_utc(created), resolved, assignee):  # type: ignore[arg-type]
-            i = ts.bucket_of(starts, t.start, end) if t.kind in KINDS else None
-            if i is not None:
-                timings[_group(by, t.channel or channel, queue)].append((t, keys[i]))
+    for t, conv in found:
+        i = ts.bucket_of(starts, t.start, end) if t.kind in KINDS else None
+        if i is not None:
+            timings[_group(by, t.channel or conv.channel, conv.queue)].append((t, keys[i]))
     sla: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])  # (group, bucket) -> [met, breached]
     for channel, queue, *values in clocks:
         view = {clock: dict(zip(MARKS, values[i * len(MARKS):(i + 1) * len(MARKS)])) for i, clock in enumerate(CLOCKS)}
@@ -137,7 +126,7 @@ async def timeseries(request: web.Request) -> web.Response:
             point["sla"] = ts.compliance(*sla.get((name, i), (0, 0)))
             points.append(point)
         series.append({"group": name, "points": points})
-    log.debug("timeseries", extra={"buckets": len(starts), "conversations": len(convs), "clocks": len(clocks), "by": by})
+    log.debug("timeseries", extra={"buckets": len(starts), "timings": len(found), "clocks": len(clocks), "by": by})
     return web.json_response({
         "bucket": bucket, "by": by, "from": first.isoformat(), "to": end.isoformat(), "unit": "seconds",
         "calendar": calendar, "timezone": str(zone), "buckets": keys, "series": series,

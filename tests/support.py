@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import aiohttp
 
@@ -122,6 +123,18 @@ class Hub:
             assert r.status == 200, await r.text()
             token = (await r.json())["token"]
         return {"Authorization": f"Bearer {token}"}
+
+
+@contextlib.asynccontextmanager
+async def configured_hub(tmp: Path, config: str, database: str = "sqlite") -> AsyncIterator[Hub]:
+    """A started hub reading `config` (the TOML of HUB_CONFIG: queues, SLA, ladders)."""
+    (tmp / "hub.toml").write_text(config)
+    h = Hub(tmp, database, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
+    try:
+        await h.start()
+        yield h
+    finally:
+        h.stop()
 
 
 async def project(db_url: str, events: Any) -> None:

@@ -22,7 +22,7 @@ from hub import events as ev
 from hub import topics
 from hub.bus import assign_all
 from tests.e2e.test_chat_roundtrip import receive
-from tests.support import Hub, eventually
+from tests.support import Hub, configured_hub, eventually
 
 log = logging.getLogger("tests.sla")
 CONFIG = """
@@ -48,14 +48,8 @@ warn_at = 0.8
 
 @pytest.fixture(scope="module")
 async def sla_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = Path(tmp_path_factory.mktemp("sla"))
-    (tmp / "hub.toml").write_text(CONFIG)
-    h = Hub(tmp, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
-    try:
-        await h.start()
+    async with configured_hub(Path(tmp_path_factory.mktemp("sla")), CONFIG) as h:
         yield h
-    finally:
-        h.stop()
 
 
 async def chat(http: aiohttp.ClientSession, hub: Hub, text: str, frame_id: str = "m-1", **extra: Any) -> str:

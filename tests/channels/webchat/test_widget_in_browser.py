@@ -3,7 +3,7 @@ agent page, the agent's reply shows up in the widget, and a reload keeps the his
 
 from __future__ import annotations
 
-from tests.hub.web.browser import chromium
+from tests.hub.web.browser import chromium, open_signed_in
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub
 
@@ -13,11 +13,7 @@ async def test_customer_writes_agent_answers_live(hub: Hub) -> None:
     async with chromium() as browser:
         agent_ctx, customer_ctx = await browser.new_context(), await browser.new_context()
         agent, customer = await agent_ctx.new_page(), await customer_ctx.new_page()
-        await agent.goto(hub.url + "/")
-        await agent.fill("#login-username", "alice")
-        await agent.fill("#login-password", "alice-pw")
-        await agent.click("#login-submit")
-        await agent.wait_for_selector("#live-status.live")
+        await open_signed_in(agent, hub.url + "/")
 
         await customer.goto(hub.url + "/chat?lang=fa")
         # locators, not wait_for_function: the page's CSP (rightly) forbids eval
@@ -35,6 +31,12 @@ async def test_customer_writes_agent_answers_live(hub: Hub) -> None:
 
         await customer.wait_for_selector("#hubchat-messages li.from-agent .text >> text=Sorry! It ships today · امروز ارسال می‌شود")
         await agent.screenshot(path=str(ARTIFACTS / "agent-page-en.png"))
+        await agent.click("#lang-toggle")  # the same conversation, the whole page in Persian
+        assert await agent.get_attribute("html", "dir") == "rtl"
+        await agent.locator("#reply-send", has_text="ارسال").wait_for()
+        await agent.wait_for_selector("#messages li.msg-out .text >> text=Sorry! It ships today · امروز ارسال می‌شود")
+        await agent.screenshot(path=str(ARTIFACTS / "agent-page-fa.png"))
+        await agent.click("#lang-toggle")  # leave English as the stored preference
 
         await customer.reload()
         await customer.locator("#hubchat-messages li").nth(1).wait_for()

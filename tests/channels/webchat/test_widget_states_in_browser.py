@@ -9,7 +9,7 @@ import uuid
 import aiohttp
 from playwright.async_api import Page
 
-from tests.hub.web.browser import chromium
+from tests.hub.web.browser import chromium, open_signed_in
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub, eventually
 
@@ -41,11 +41,7 @@ async def test_typing_both_ways_and_delivery_states(hub: Hub) -> None:
         auth = await hub.login(http)
         agent_ctx, customer_ctx = await browser.new_context(), await browser.new_context()
         agent, customer = await agent_ctx.new_page(), await customer_ctx.new_page()
-        await agent.goto(hub.url + "/")
-        await agent.fill("#login-username", "alice")
-        await agent.fill("#login-password", "alice-pw")
-        await agent.click("#login-submit")
-        await agent.wait_for_selector("#live-status.live")
+        await open_signed_in(agent, hub.url + "/")
 
         await customer.goto(hub.url + "/chat?lang=en")
         await customer.locator("#hubchat-status.online").wait_for()

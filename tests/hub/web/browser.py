@@ -6,7 +6,7 @@ import contextlib
 import shutil
 from typing import AsyncIterator
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Dialog, Page, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -30,3 +30,27 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+def record_dialogs(page: Page) -> list[str]:
+    """The messages of every dialog the page opens (each dismissed): a payload that ran
+    would open one, so the XSS tests expect this list to stay empty."""
+    seen: list[str] = []
+
+    async def dismiss(dialog: Dialog) -> None:
+        seen.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    return seen
+
+
+async def open_signed_in(page: Page, url: str, username: str = "alice", password: str = "alice-pw", *, live: bool = True) -> None:
+    """Opens a hub page (the agent page at `/`, the dashboard at `/manager`) and signs in
+    through its form; with `live`, waits until its live socket is up."""
+    await page.goto(url)
+    await page.fill("#login-username", username)
+    await page.fill("#login-password", password)
+    await page.click("#login-submit")
+    if live:
+        await page.wait_for_selector("#live-status.live")

@@ -15,8 +15,8 @@ from playwright.async_api import Page
 
 from hub import events as ev
 from hub.domain import sms
-from tests.hub.web.browser import chromium
-from tests.support import Hub, eventually, project
+from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
+from tests.support import Hub, configured_hub, eventually, project
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 QUEUES = """
@@ -35,14 +35,8 @@ PHONE = "+989121234567"
 
 @pytest.fixture(scope="module")
 async def queues_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = Path(tmp_path_factory.mktemp("actions"))
-    (tmp / "hub.toml").write_text(QUEUES)
-    h = Hub(tmp, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
-    try:
-        await h.start()
+    async with configured_hub(Path(tmp_path_factory.mktemp("actions")), QUEUES) as h:
         yield h
-    finally:
-        h.stop()
 
 
 async def _get(http: aiohttp.ClientSession, url: str, auth: dict[str, str]) -> Any:
@@ -80,13 +74,8 @@ async def test_agent_works_a_conversation_with_canned_text_channels_assignment_a
         await project(hub.db_url, [ev.ContactsMerged(contact_id=sara["contact"]["id"], merged_contact_id=sara["contact"]["id"], channel="sms", address=PHONE)])
 
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        await page.goto(hub.url + "/")
-        await page.fill("#login-username", "alice")
-        await page.fill("#login-password", "alice-pw")
-        await page.click("#login-submit")
-        await page.wait_for_selector("#live-status.live")
+        dialogs = record_dialogs(page)
+        await open_signed_in(page, hub.url + "/")
         assert (await page.inner_text("#availability")).strip() == "● Online"
 
         await page.locator(f"#queue li.conv[data-id='{sara['id']}']").click()

@@ -18,8 +18,8 @@ import pytest
 from playwright.async_api import Page
 
 from hub import events as ev
-from tests.hub.web.browser import chromium
-from tests.support import Hub, eventually, project
+from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
+from tests.support import Hub, configured_hub, eventually, project
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CONFIG = """
@@ -94,14 +94,8 @@ def history(contact: str) -> list[ev.Event]:
 
 @pytest.fixture(scope="module")
 async def sla_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = Path(tmp_path_factory.mktemp("context"))
-    (tmp / "hub.toml").write_text(CONFIG)
-    h = Hub(tmp, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
-    try:
-        await h.start()
+    async with configured_hub(Path(tmp_path_factory.mktemp("context")), CONFIG) as h:
         yield h
-    finally:
-        h.stop()
 
 
 async def direction(page: Page, selector: str) -> str:
@@ -123,11 +117,7 @@ async def lefts_of_groups(page: Page, selector: str) -> list[float]:
 
 
 async def sign_in(page: Page, hub: Hub) -> None:
-    await page.goto(hub.url + "/")
-    await page.fill("#login-username", "alice")
-    await page.fill("#login-password", "alice-pw")
-    await page.click("#login-submit")
-    await page.wait_for_selector("#live-status.live")
+    await open_signed_in(page, hub.url + "/")
 
 
 async def test_panel_sla_countdown_jalali_dates_and_mixed_direction(sla_hub: Hub) -> None:
@@ -155,8 +145,7 @@ async def test_panel_sla_countdown_jalali_dates_and_mixed_direction(sla_hub: Hub
 
         context = await browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id=TZ)
         page = await context.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        dialogs = record_dialogs(page)
         await sign_in(page, hub)
         item = page.locator(f"#queue li.conv[data-id='{conv['id']}']")
         await item.wait_for()

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 
 from tests.e2e.test_chat_roundtrip import receive
-from tests.hub.web.browser import chromium
+from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, eventually
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -51,12 +51,8 @@ async def test_html_and_script_in_customer_text_stay_inert(hub: Hub) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     async with chromium() as browser:
         page = await browser.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        await page.goto(hub.url + "/")
-        await page.fill("#login-username", "alice")
-        await page.fill("#login-password", "alice-pw")
-        await page.click("#login-submit")
+        dialogs = record_dialogs(page)
+        await open_signed_in(page, hub.url + "/", live=False)
         await page.wait_for_selector(f"#queue li.conv[data-id='{conv['id']}']")
         await page.click(f"#queue li.conv[data-id='{conv['id']}']")
         await page.locator("#messages li.msg").nth(len(PAYLOADS) - 1).wait_for()

@@ -15,8 +15,8 @@ from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from hub import events as ev
-from tests.hub.web.browser import chromium
-from tests.support import Hub, project
+from tests.hub.web.browser import chromium, record_dialogs
+from tests.support import Hub, configured_hub, project
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CONFIG = """
@@ -61,15 +61,9 @@ def history(now: datetime) -> list[ev.Event]:
 
 @pytest.fixture(scope="module")
 async def chart_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = Path(tmp_path_factory.mktemp("charts"))
-    (tmp / "hub.toml").write_text(CONFIG)
-    h = Hub(tmp, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
-    try:
-        await h.start()
+    async with configured_hub(Path(tmp_path_factory.mktemp("charts")), CONFIG) as h:
         await project(h.db_url, history(datetime.now(timezone.utc)))
         yield h
-    finally:
-        h.stop()
 
 
 DRAWN = (
@@ -102,8 +96,7 @@ async def test_charts_draw_the_timeseries_the_page_fetched(chart_hub: Hub) -> No
     ARTIFACTS.mkdir(exist_ok=True)
     async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 1280, "height": 1400})
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        dialogs = record_dialogs(page)
         await page.goto(hub.url + "/manager")
         await page.fill("#login-username", "maria")
         await page.fill("#login-password", "maria-pw")

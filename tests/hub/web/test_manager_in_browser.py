@@ -10,8 +10,8 @@ from typing import Any, AsyncIterator
 import aiohttp
 import pytest
 
-from tests.hub.web.browser import chromium
-from tests.support import Hub, eventually
+from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
+from tests.support import Hub, configured_hub, eventually
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 LADDER = """
@@ -25,14 +25,8 @@ CUSTOMER = "مریم <b>Rahimi</b>"
 
 @pytest.fixture(scope="module")
 async def ladder_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = Path(tmp_path_factory.mktemp("manager"))
-    (tmp / "hub.toml").write_text(LADDER)
-    h = Hub(tmp, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
-    try:
-        await h.start()
+    async with configured_hub(Path(tmp_path_factory.mktemp("manager")), LADDER) as h:
         yield h
-    finally:
-        h.stop()
 
 
 async def test_manager_sees_an_escalation_live_and_acknowledges_it(ladder_hub: Hub) -> None:
@@ -55,13 +49,8 @@ async def test_manager_sees_an_escalation_live_and_acknowledges_it(ladder_hub: H
             assert r.status == 202  # a first response, so the report has a figure to chart
 
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        await page.goto(hub.url + "/manager")
-        await page.fill("#login-username", "maria")
-        await page.fill("#login-password", "maria-pw")
-        await page.click("#login-submit")
-        await page.wait_for_selector("#live-status.live")
+        dialogs = record_dialogs(page)
+        await open_signed_in(page, hub.url + "/manager", "maria", "maria-pw")
         assert await page.locator("#escalations tr.open").count() == 0
 
         # The agent marks the complaint only now: the row must arrive without a reload.

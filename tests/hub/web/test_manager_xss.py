@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from tests.e2e.test_chat_roundtrip import receive
-from tests.hub.web.browser import chromium
-from tests.support import Hub, eventually
+from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
+from tests.support import Hub, configured_hub, eventually
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 API_QUEUE = "<img src=x onerror=\"window.__xss = 1; alert(1)\">Billing"
@@ -53,14 +53,8 @@ QUEUES = [API_QUEUE, WEB_QUEUE]
 
 @pytest.fixture(scope="module")
 async def xss_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = Path(tmp_path_factory.mktemp("manager-xss"))
-    (tmp / "hub.toml").write_text(CONFIG)
-    h = Hub(tmp, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
-    try:
-        await h.start()
+    async with configured_hub(Path(tmp_path_factory.mktemp("manager-xss")), CONFIG) as h:
         yield h
-    finally:
-        h.stop()
 
 
 async def test_customer_and_queue_text_stays_inert_on_the_manager_page(xss_hub: Hub) -> None:
@@ -113,12 +107,8 @@ async def test_customer_and_queue_text_stays_inert_on_the_manager_page(xss_hub: 
     ARTIFACTS.mkdir(exist_ok=True)
     async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 1280, "height": 1400})
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        await page.goto(hub.url + "/manager")
-        await page.fill("#login-username", "maria")
-        await page.fill("#login-password", "maria-pw")
-        await page.click("#login-submit")
+        dialogs = record_dialogs(page)
+        await open_signed_in(page, hub.url + "/manager", "maria", "maria-pw", live=False)
         await page.select_option("#trend-by", "queue")
         await page.locator("#escalations tbody tr.open", has_text="complaint:").first.wait_for(timeout=30_000)
         await page.locator("#complaints tbody tr", has_text="Mallory").wait_for(timeout=30_000)

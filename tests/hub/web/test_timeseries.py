@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from hub import events as ev
-from tests.support import Hub, project
+from tests.support import Hub, configured_hub, project
 
 T0 = datetime(2026, 10, 5, 6, 0, tzinfo=timezone.utc)  # a Monday, 09:30 in Tehran (a working day)
 CONFIG = """
@@ -91,15 +91,9 @@ RANGE = {"from": T0.isoformat(), "to": (T0 + timedelta(hours=3)).isoformat(), "b
 # dialect spells its own way.
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 async def ts_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = Path(tmp_path_factory.mktemp("timeseries"))
-    (tmp / "hub.toml").write_text(CONFIG)
-    h = Hub(tmp, request.param, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
-    try:
-        await h.start()
+    async with configured_hub(Path(tmp_path_factory.mktemp("timeseries")), CONFIG, request.param) as h:
         await project(h.db_url, HISTORY)
         yield h
-    finally:
-        h.stop()
 
 
 async def get(hub: Hub, http: aiohttp.ClientSession, params: dict[str, str], user: str = "maria") -> tuple[int, Any]:

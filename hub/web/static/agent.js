@@ -10,14 +10,16 @@ const I18N = {
         replyph: "Write a reply… (Ctrl+Enter sends)", noteph: "Internal note, not sent to the customer",
         live: "live", offline: "offline", unassigned: "unassigned", queue: "queue", complaint: "complaint",
         escalation: "Escalation", conversation: "conversation", level: "level", network: "Network error; try again.",
-        empty: "Nothing here.", everyone: "All", mine: "Mine", channel: "Channel", nobody: "Unassigned", queueF: "Queue", other: "فارسی", otherLang: "fa" },
+        empty: "Nothing here.", everyone: "All", mine: "Mine", channel: "Channel", nobody: "Unassigned", queueF: "Queue", other: "فارسی", otherLang: "fa", visitor: "Web visitor",
+        delivery_queued: "queued", delivery_sent: "sent", delivery_delivered: "delivered", delivery_failed: "failed" },
   fa: { title: "مرکز تماس", signin: "ورود", username: "نام کاربری", password: "گذرواژه", logout: "خروج",
         status: "وضعیت", all: "همه", open: "باز", pending: "در انتظار", resolved: "حل‌شده", more: "بیشتر",
         pick: "یک گفتگو را انتخاب کنید.", resolve: "حل شد", reopen: "بازگشایی", send: "ارسال", note: "افزودن یادداشت",
         replyph: "پاسخ بنویسید… (ارسال با Ctrl+Enter)", noteph: "یادداشت داخلی، برای مشتری فرستاده نمی‌شود",
         live: "زنده", offline: "آفلاین", unassigned: "بدون مسئول", queue: "صف", complaint: "شکایت",
         escalation: "ارجاع", conversation: "گفتگو", level: "سطح", network: "خطای شبکه؛ دوباره تلاش کنید.",
-        empty: "چیزی نیست.", everyone: "همه", mine: "مال من", channel: "کانال", nobody: "بدون مسئول", queueF: "صف", other: "English", otherLang: "en" },
+        empty: "چیزی نیست.", everyone: "همه", mine: "مال من", channel: "کانال", nobody: "بدون مسئول", queueF: "صف", other: "English", otherLang: "en", visitor: "بازدیدکننده وب",
+        delivery_queued: "در صف", delivery_sent: "فرستاده شد", delivery_delivered: "رسید", delivery_failed: "ناموفق" },
 };
 
 const state = {
@@ -87,7 +89,17 @@ function when(iso) {
 function contactName(c) {
   const contact = c.contact || {};
   const first = (contact.identities || [])[0];
-  return contact.name || (first && first.address) || contact.id || "";
+  if (contact.name) return contact.name;
+  // A chat visitor who gave no name has only a session id: a short label reads better.
+  if (first && first.channel === "web") return `${t("visitor")} ${String(first.address).slice(0, 6)}`;
+  return (first && first.address) || contact.id || "";
+}
+
+// A chat visitor's message is authored by its session id; show the visitor's label instead.
+function authorName(m) {
+  const ids = (state.conv && state.conv.contact && state.conv.contact.identities) || [];
+  const own = m.direction === "in" && m.channel === "web" && ids.some((i) => i.channel === "web" && i.address === m.author);
+  return own ? contactName(state.conv) : m.author;
 }
 
 // ---- language -------------------------------------------------------------------------
@@ -197,7 +209,7 @@ function messageItem(m) {
   const dir = ["in", "out", "note"].includes(m.direction) ? m.direction : "in";
   const meta = el("div", { class: "msg-meta muted" });
   if (m.channel) meta.append(el("span", { class: "badge" }, m.channel));
-  if (m.author) meta.append(bidi(m.author), " · ");
+  if (m.author) meta.append(bidi(authorName(m)), " · ");
   meta.append(el("time", { datetime: m.at || "" }, when(m.at)));
   const li = el("li", { class: `msg msg-${dir}`, dataset: { id: m.id } }, meta, el("div", { class: "text", dir: "auto" }, ...bidiText(m.display_text || m.text || "")));
   // An email shows its new words first; the quoted history and signature stay one click away.
@@ -208,7 +220,8 @@ function messageItem(m) {
     li.append(el("div", { class: "attachments muted", dir: "auto" }, `📎 ${names.join(", ")}`));
   }
   if (dir === "out") {
-    li.append(el("span", { class: `delivery delivery-${m.delivery || "queued"}` }, m.delivery || "queued"));
+    const delivery = m.delivery || "queued";
+    li.append(el("span", { class: `delivery delivery-${delivery}` }, t(`delivery_${delivery}`)));
     if (m.error) li.append(el("div", { class: "error", dir: "auto" }, m.error));
   }
   return li;

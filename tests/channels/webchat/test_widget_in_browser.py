@@ -24,16 +24,21 @@ async def test_customer_writes_agent_answers_live(hub: Hub) -> None:
 
         conv = agent.locator("#queue li.conv", has_text="web")
         await conv.first.wait_for()  # arrives live, no reload
+        assert "Web visitor" in await conv.first.inner_text()  # a nameless visitor, not a session id
         await conv.first.click()
         await agent.wait_for_selector("#messages li.msg-in .text >> text=سلام، بسته‌ام نرسیده")
         await agent.fill("#reply-text", "Sorry! It ships today · امروز ارسال می‌شود")
         await agent.click("#reply-send")
 
         await customer.wait_for_selector("#hubchat-messages li.from-agent .text >> text=Sorry! It ships today · امروز ارسال می‌شود")
+        await agent.locator("#messages li.msg-out .delivery", has_text="delivered").wait_for()
+        assert "Web visitor" in await agent.inner_text("#messages li.msg-in .msg-meta")
         await agent.screenshot(path=str(ARTIFACTS / "agent-page-en.png"))
         await agent.click("#lang-toggle")  # the same conversation, the whole page in Persian
         assert await agent.get_attribute("html", "dir") == "rtl"
         await agent.locator("#reply-send", has_text="ارسال").wait_for()
+        assert "بازدیدکننده وب" in await agent.inner_text("#conversation .contact-name")
+        await agent.locator("#messages li.msg-out .delivery", has_text="رسید").wait_for()
         await agent.wait_for_selector("#messages li.msg-out .text >> text=Sorry! It ships today · امروز ارسال می‌شود")
         await agent.screenshot(path=str(ARTIFACTS / "agent-page-fa.png"))
         await agent.click("#lang-toggle")  # leave English as the stored preference

@@ -125,6 +125,28 @@ class Hub:
         return {"Authorization": f"Bearer {token}"}
 
 
+async def start_web(hub: Hub, name: str = "web2") -> str:
+    """Another web process on the hub's broker and database (hub.stop() stops it too); its URL
+    once it answers /readyz."""
+    port = free_port()
+    log = open(hub.tmp / f"{name}.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "web"], env={**hub.env, "HUB_HTTP_PORT": str(port)},
+                            stdout=log, stderr=subprocess.STDOUT, cwd=hub.tmp)
+    hub.procs[name] = proc
+    url = f"http://127.0.0.1:{port}"
+
+    async def ready() -> bool:
+        assert proc.poll() is None, (hub.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
+        try:
+            async with aiohttp.ClientSession() as http, http.get(f"{url}/readyz") as r:
+                return r.status == 200
+        except aiohttp.ClientError:
+            return False
+
+    await eventually(ready, timeout=90, interval=0.3)
+    return url
+
+
 @contextlib.asynccontextmanager
 async def configured_hub(tmp: Path, config: str, database: str = "sqlite") -> AsyncIterator[Hub]:
     """A started hub reading `config` (the TOML of HUB_CONFIG: queues, SLA, ladders)."""

@@ -13,18 +13,12 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.store.db import as_utc
 from hub.store.models import Contact, Conversation, Identity
-from hub.store.views import contact_view, iso
+from hub.store.views import age_seconds, complaint_since, contact_view, iso
 
 #: The most conversations (and complaints) the panel lists; `more` says when there are others.
 SHOWN = 50
 UNRESOLVED = ("open", "pending")
-
-
-def _age(since: datetime | None, now: datetime) -> float | None:
-    start = as_utc(since)
-    return round((now - start).total_seconds(), 1) if start else None
 
 
 def past_conversation_view(c: Conversation) -> dict[str, Any]:
@@ -45,16 +39,15 @@ def past_conversation_view(c: Conversation) -> dict[str, Any]:
 
 
 def complaint_view(c: Conversation, now: datetime) -> dict[str, Any]:
-    # When a conversation was marked a complaint is not stored, so its age is the
-    # conversation's (as on the manager dashboard).
     return {
         "conversation_id": c.id,
         "status": c.status,
         "channel": c.channel,
         "subject": c.subject,
         "opened_at": iso(c.created_at),
+        "marked_at": iso(complaint_since(c)),
         "resolved_at": iso(c.resolved_at),
-        "age_seconds": _age(c.created_at, now),
+        "age_seconds": age_seconds(complaint_since(c), now),
     }
 
 

@@ -46,6 +46,8 @@ class Conversation(Base):
     context: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     # The SLA clocks as the SLA processor last reported them: {"policy", clock: {...}}.
     sla: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # When the conversation became a complaint (the first ComplaintDetected): a complaint's age.
+    complaint_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     __table_args__ = (
         Index("ix_conversations_activity", "last_message_at", "id"),
         # The pages' filters, counts and reports (migration 0007)
@@ -140,6 +142,15 @@ class CannedResponse(Base):
     text: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AgentPresence(Base):
+    """An agent's live socket on one web process, renewed while it stays open."""
+
+    __tablename__ = "agent_presence"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    process: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seen_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class ApiKey(Base):

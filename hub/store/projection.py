@@ -131,7 +131,8 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
     if isinstance(e, ev.ComplaintDetected):
         # a complaint raises the priority (an urgent one stays urgent)
         raised = case((Conversation.priority == "urgent", "urgent"), else_="high")
-        await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(complaint=True, priority=raised))
+        await s.execute(update(Conversation).where(Conversation.id == e.conversation_id).values(
+            complaint=True, priority=raised, complaint_at=func.coalesce(Conversation.complaint_at, e.at)))
         return e.conversation_id
     changes: dict[str, Any] | None = None
     if isinstance(e, ev.ConversationAssigned):

@@ -14,6 +14,16 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def age_seconds(since: datetime | None, now: datetime) -> float | None:
+    start = as_utc(since)
+    return round((now - start).total_seconds(), 1) if start else None
+
+
+def complaint_since(c: Conversation) -> datetime:
+    """When the conversation became a complaint; rows from before that was stored: its start."""
+    return c.complaint_at or c.created_at
+
+
 def message_view(m: Message) -> dict[str, Any]:
     return {
         "id": m.id,

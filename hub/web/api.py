@@ -263,6 +263,8 @@ async def live(request: web.Request) -> web.StreamResponse:
     hub.sockets.agents[name].add(ws)
     if not presence:
         hub.sockets.watchers.add(ws)
+    elif hub.presence:
+        hub.presence.changed()
     try:
         if first:
             await set_availability(request, name, True)
@@ -277,6 +279,8 @@ async def live(request: web.Request) -> web.StreamResponse:
         hub.sockets.watchers.discard(ws)
         if not hub.sockets.agents[name]:
             hub.sockets.agents.pop(name, None)
+        if presence and hub.presence:
+            hub.presence.changed()
         if presence and not hub.sockets.is_online(name) and not hub.stopping:
             try:
                 await set_availability(request, name, False)

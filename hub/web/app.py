@@ -36,6 +36,7 @@ from hub.web.workspace import routes as workspace_routes
 from hub.web.typing_api import routes as typing_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.live import LiveFeed
+from hub.web.presence import PresenceBeat
 from hub.web.timing import server_timing
 
 log = logging.getLogger("hub.web")
@@ -111,6 +112,8 @@ async def _start(settings: Settings, app: web.Application) -> None:
     hub = Hub(settings=settings, engine=engine, db=sessionmaker(engine), bus=bus)
     hub.feed = LiveFeed(settings, hub.sockets, functools.partial(on_chat_delivered, bus))
     await hub.feed.start()
+    hub.presence = PresenceBeat(hub.db, hub.sockets.online_agents)
+    await hub.presence.start()
     app[HUB_KEY] = hub
     hub.listeners = await registry.start_listeners(hub)
     log.info("web ready", extra={"url": settings.base_url})
@@ -127,6 +130,8 @@ async def _stop(app: web.Application) -> None:
             await ws.close()
     if hub.feed:
         await hub.feed.stop()
+    if hub.presence:
+        await hub.presence.stop()
     await hub.bus.stop()
     await hub.engine.dispose()
 

@@ -17,6 +17,7 @@ from hub.bus import Bus
 from hub.config import Settings
 from hub.web.errors import ApiError
 from hub.web.live import LiveFeed, Sockets
+from hub.web.presence import PresenceBeat
 from hub.web.throttle import LoginThrottle
 
 HUB_KEY: web.AppKey["Hub"] = web.AppKey("hub")
@@ -59,6 +60,7 @@ class Hub:
     stopping: bool = False
     listeners: list[Any] = field(default_factory=list)  # channels.registry.Listener
     logins: LoginThrottle = field(default_factory=LoginThrottle)
+    presence: PresenceBeat | None = None
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n

@@ -15,18 +15,14 @@ from sqlalchemy import case, func, select
 
 from hub.auth import ROLES
 from hub.events import utcnow
-from hub.store.db import as_utc
 from hub.store.models import Contact, Conversation, Escalation, User
-from hub.store.views import iso
+from hub.store.views import age_seconds, complaint_since, iso
 from hub.web.context import hub_of, require
+from hub.web.presence import online_agents
 
 routes = web.RouteTableDef()
 COMPLAINTS_SHOWN = 50
 UNRESOLVED = ("open", "pending")
-
-
-def _age(since: datetime | None, now: datetime) -> float | None:
-    return round((now - as_utc(since)).total_seconds(), 1) if since else None  # type: ignore[operator]
 
 
 def queue_rows(configured: list[str], rows: list[tuple[Any, ...]], now: datetime) -> list[dict[str, Any]]:
@@ -38,7 +34,7 @@ def queue_rows(configured: list[str], rows: list[tuple[Any, ...]], now: datetime
     for name in names:
         _, open_, unassigned, waiting, oldest = found.get(name, (name, 0, 0, 0, None))
         out.append({"queue": name, "open": int(open_ or 0), "unassigned": int(unassigned or 0), "waiting": int(waiting or 0),
-                    "longest_wait_seconds": _age(oldest, now), "waiting_since": iso(oldest)})
+                    "longest_wait_seconds": age_seconds(oldest, now), "waiting_since": iso(oldest)})
     return out
 
 
@@ -61,14 +57,12 @@ async def dashboard(request: web.Request) -> web.Response:
         complaints_total = await s.scalar(select(func.count()).select_from(c).where(c.complaint.is_(True), c.status.in_(UNRESOLVED)))
         complaints = list(await s.execute(
             select(c, Contact.name).outerjoin(Contact, Contact.id == c.contact_id)
-            .where(c.complaint.is_(True), c.status.in_(UNRESOLVED)).order_by(c.created_at).limit(COMPLAINTS_SHOWN)
+            .where(c.complaint.is_(True), c.status.in_(UNRESOLVED)).order_by(func.coalesce(c.complaint_at, c.created_at)).limit(COMPLAINTS_SHOWN)
         ))
         open_escalations = await s.scalar(select(func.count()).select_from(Escalation).where(Escalation.acknowledged_at.is_(None)))
-    # Presence is not in the read model (routing keeps it on the queue's partition): online
-    # means a live agent socket on this web process.
-    online = hub.sockets.online_agents()
+        online = await online_agents(s, now)  # a live socket on any web process
     agents = [
-        {"username": u.username, "role": u.role, "online": u.username in online, "load": int(loads.get(u.username, 0)),
+        {"username": u.username, "role": u.role, "online": u.username in online and not u.away, "away": bool(u.away), "load": int(loads.get(u.username, 0)),
          "capacity": u.capacity, "queues": list(u.queues or [])}
         for u in users if u.role in ROLES
     ]
@@ -81,7 +75,7 @@ async def dashboard(request: web.Request) -> web.Response:
         "complaints_total": int(complaints_total or 0),
         "complaints": [
             {"conversation_id": conv.id, "contact": name or "", "queue": conv.queue, "assignee": conv.assignee, "status": conv.status,
-             "channel": conv.channel, "opened_at": iso(conv.created_at), "age_seconds": _age(conv.created_at, now)}
+             "channel": conv.channel, "opened_at": iso(conv.created_at), "marked_at": iso(complaint_since(conv)), "age_seconds": age_seconds(complaint_since(conv), now)}
             for conv, name in complaints
         ],
     }

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from hub.store.models import User
 from hub.web.context import hub_of, require
+from hub.web.presence import online_agents
 
 routes = web.RouteTableDef()
 
@@ -18,11 +19,10 @@ async def agents(request: web.Request) -> web.Response:
     hub = hub_of(request)
     async with hub.db() as s:
         users = list(await s.scalars(select(User).order_by(User.username)))
-    # `online` is what this web process sees (an open live socket, not chosen away); with
-    # several web processes it may miss sockets held by the others.
+        online = await online_agents(s)  # a live socket on any web process, not chosen away
     return web.json_response({"agents": [
         {"username": u.username, "role": u.role, "queues": list(u.queues or []) or ["support"], "capacity": u.capacity,
-         "away": bool(u.away), "online": hub.sockets.is_online(u.username) and not u.away}
+         "away": bool(u.away), "online": u.username in online and not u.away}
         for u in users
     ]})
 

@@ -124,7 +124,7 @@ function renderDashboard(d) {
     el("td", {}, bidi(q.queue)), el("td", { class: "num" }, num(q.open)), el("td", { class: "num" }, num(q.unassigned)),
     el("td", { class: "num" }, num(q.waiting)), el("td", { class: "num" }, duration(q.longest_wait_seconds))), 5);
   rows($("#agents tbody"), d.agents || [], (a) => el("tr", {},
-    el("td", {}, bidi(a.username)), el("td", { class: a.online ? "online" : "away" }, t(a.online ? "online" : "away")),
+    el("td", {}, bidi(a.username)), el("td", { class: a.online ? "online" : "away" }, t(a.online ? "online" : a.away ? "away" : "offline")),
     el("td", { class: `num${a.load >= a.capacity ? " over" : ""}` }, `${num(a.load)} / ${num(a.capacity)}`)), 3);
   $("#online-count").textContent = `${num(d.agents_online)} ${t("onlineCount")}`;
   rows($("#complaints tbody"), d.complaints || [], (c) => el("tr", {},
@@ -272,6 +272,8 @@ function applyLang() {
   document.documentElement.lang = lang;
   document.documentElement.dir = lang === "fa" ? "rtl" : "ltr";
   document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((n) => { n.placeholder = t(n.dataset.i18nPlaceholder); });
+  document.dispatchEvent(new CustomEvent("hub:lang"));
   $("#lang-toggle").textContent = t("other");
   $("#lang-toggle").lang = t("otherLang");
   setLive(state.socket && state.socket.readyState === WebSocket.OPEN);
@@ -285,6 +287,7 @@ function showBoard() {
   $("#whoami").textContent = state.user ? state.user.username : "";
   if (state.user && state.user.role === "agent") { flash(t("needlead")); return; }
   $("#board").hidden = false;
+  document.dispatchEvent(new CustomEvent("hub:signedin"));
   load().catch(ignore);
   connectLive();
   clearInterval(ticker);

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 import uuid
-from typing import Any, AsyncIterator, Callable
+from typing import Any, Callable
 
 import aiohttp
 import pytest
 
-from hub.broker import free_port
 from hub.web.typing import MIN_INTERVAL
-from tests.support import Hub, eventually
+from tests.support import Hub, eventually, start_web
 
 Frame = dict[str, Any]
 
@@ -43,25 +40,9 @@ def kind(name: str) -> Callable[[Frame], bool]:
 
 
 @pytest.fixture(scope="module")
-async def web2(hub: Hub) -> AsyncIterator[str]:
-    """A second web process on the same broker and database (hub.stop() stops it too)."""
-    port = free_port()
-    log = open(hub.tmp / "web2.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "web"], env={**hub.env, "HUB_HTTP_PORT": str(port)},
-                            stdout=log, stderr=subprocess.STDOUT, cwd=hub.tmp)
-    hub.procs["web2"] = proc
-    url = f"http://127.0.0.1:{port}"
-
-    async def ready() -> bool:
-        assert proc.poll() is None, (hub.tmp / "web2.log").read_text(errors="replace")[-3000:]
-        try:
-            async with aiohttp.ClientSession() as http, http.get(f"{url}/readyz") as r:
-                return r.status == 200
-        except aiohttp.ClientError:
-            return False
-
-    await eventually(ready, timeout=90, interval=0.3)
-    yield url
+async def web2(hub: Hub) -> str:
+    """A second web process on the same broker and database."""
+    return await start_web(hub)
 
 
 async def token_of(hub: Hub, http: aiohttp.ClientSession) -> str:

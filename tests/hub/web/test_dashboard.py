@@ -38,7 +38,9 @@ async def test_dashboard_counts_queues_agents_and_complaints_for_leads_only(hub:
         ev.ComplaintDetected(reason="charged twice", **common(4)),
         *opened(5, 900, "support", "alice"),             # pending: alice's load, not waiting in the queue
         ev.ConversationMarkedPending(by="alice", **common(5)),
-        ev.ComplaintDetected(reason="late", **common(5)),
+        # a complaint only 5 minutes ago, in a conversation of 15: its age is the complaint's
+        ev.ComplaintDetected(at=ev.utcnow() - timedelta(seconds=300), reason="late", **common(5)),
+        ev.ComplaintDetected(reason="late again", **common(5)),  # a second one moves nothing
     ]
     await project(hub.db_url, events)
 
@@ -64,8 +66,8 @@ async def test_dashboard_counts_queues_agents_and_complaints_for_leads_only(hub:
         assert (agents["alice"]["load"], agents["alice"]["capacity"], agents["lena"]["load"], agents["lena"]["capacity"]) == (2, 5, 0, 3)
         assert board["complaints_total"] == 2
         assert [(c["conversation_id"], c["contact"], c["status"]) for c in board["complaints"]] == [
-            ("dash-c5", "Customer 5", "pending"), ("dash-c4", "Customer 4", "open")]  # oldest first
-        assert board["complaints"][0]["age_seconds"] >= 900
+            ("dash-c5", "Customer 5", "pending"), ("dash-c4", "Customer 4", "open")]  # oldest complaint first
+        assert 300 <= board["complaints"][0]["age_seconds"] < 900
         assert board["agents_online"] == 0
 
         # alice opens her live socket: she is online; maria watching with presence=0 is not.

@@ -174,7 +174,11 @@ def _schedule(state: State, policies: tuple[Policy, ...], calendars: Mapping[str
             clocks[name] = clock
             continue
         if budget is None or not _running(clock):
-            clocks[name] = {**clock, "budget": budget, "due_at": None, "warn_at": None}
+            left = None
+            if budget is not None:  # paused: what is left of the budget, for the agent's countdown
+                spent = sum(business_seconds(calendars[policy.calendar], _time(a), _time(b)) for a, b in clock["runs"])  # type: ignore[union-attr,arg-type]
+                left = max(0.0, budget - spent)
+            clocks[name] = {**clock, "budget": budget, "due_at": None, "warn_at": None, "left": left}
             continue
         cal = calendars[policy.calendar]  # type: ignore[union-attr]
         spent = sum(business_seconds(cal, _time(a), _time(b)) for a, b in clock["runs"][:-1])  # type: ignore[arg-type]
@@ -332,6 +336,8 @@ def view(state: State) -> dict[str, Any]:
             "breached_at": clock["breached_at"], "met_at": clock["met_at"], "stopped_at": clock["stopped_at"],
             "paused": _active(clock) and not _running(clock),
         }
+        if out[name]["paused"] and clock.get("left") is not None:
+            out[name]["left_seconds"] = round(clock["left"], 1)  # business seconds, counted again on resuming
     return out
 
 

@@ -45,7 +45,10 @@ function slaPaint(node, now = Date.now()) {
   let kind, text;
   if (d.met) { kind = d.breached ? "late" : "met"; text = t(d.breached ? "slaLate" : "slaMet"); }
   else if (d.stopped) { kind = "stopped"; text = t("slaStopped"); }
-  else if (d.paused) { kind = "paused"; text = t("slaPaused"); }
+  else if (d.paused) {
+    kind = "paused";  // the time left is business time, frozen until the customer answers
+    text = d.left ? `${t("slaPaused")} · ${slaLeftText(Number(d.left))} ${t("slaLeft")}` : t("slaPaused");
+  }
   else {
     const due = Date.parse(d.due);
     // Past the deadline it is breached, even before the processor's SlaBreached arrives.
@@ -70,6 +73,7 @@ function slaNode(clock) {
   if (clock.met_at) data.met = clock.met_at;
   if (clock.stopped_at) data.stopped = clock.stopped_at;
   if (clock.paused) data.paused = "1";
+  if (clock.paused && clock.left_seconds != null) data.left = String(clock.left_seconds);
   const node = el("span", { class: "sla", dataset: data });
   slaPaint(node);
   return node;
@@ -92,7 +96,8 @@ function renderSla(c) {
   const box = document.querySelector("#conversation .sla-clocks");
   if (!box) return;
   const sla = (c && c.sla) || {};
-  const clocks = SLA_CLOCKS.filter((n) => sla[n] && sla[n].due_at);
+  // A paused clock has no deadline until the customer answers; it still shows, with its time left.
+  const clocks = SLA_CLOCKS.filter((n) => sla[n] && (sla[n].due_at || sla[n].paused || sla[n].met_at || sla[n].stopped_at));
   box.replaceChildren(...clocks.map((n) => el("span", { class: "sla-clock", dataset: { clock: n } },
     el("span", { class: "sla-label" }, t(`sla_${n}`)), " ", slaNode(sla[n]))));
   box.title = sla.policy ? t("slaTitle").replace("{p}", sla.policy) : "";

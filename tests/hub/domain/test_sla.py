@@ -110,6 +110,8 @@ def test_pending_pauses_and_the_customer_resumes() -> None:
     s = run(msg(0), reply(30), ev.ConversationMarkedPending(at=at(60), **C))
     res = s["clocks"]["resolution"]
     assert res["due_at"] is None and sla.view(s)["resolution"]["paused"] is True
+    assert sla.view(s)["resolution"]["left_seconds"] == 47 * 3600  # 48 h budget, 1 h spent
+    assert "left_seconds" not in sla.view(s)["first_response"]  # met, not paused
     assert sla.due(s, at(60 * 24 * 30)) == []  # nothing fires while it waits on the customer
     # the customer answers on Monday at 09:00: the budget left (48 h - 1 h) counts from there
     monday = datetime(2026, 11, 23, 9, 0, tzinfo=TEHRAN)

@@ -27,6 +27,7 @@ CONFIG = """
 name = "chat-20s"
 calendar = "24x7"
 first_response = "20s"
+resolution = "1h"
 warn_at = 0.4
 """
 TZ = "Asia/Tehran"
@@ -59,7 +60,7 @@ def to_jalali(d: date) -> tuple[int, int, int]:
     return jy, 7 + (days - 186) // 30, 1 + (days - 186) % 30
 
 
-def persian_digits(n: int) -> str:
+def persian_digits(n: int | str) -> str:
     return str(n).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
 
 
@@ -264,6 +265,17 @@ async def test_panel_sla_countdown_jalali_dates_and_mixed_direction(sla_hub: Hub
         await page.locator(f"#queue li.conv[data-id='{quick_conv['id']}']").click()
         await page.locator("#conversation .sla-clocks [data-clock='first_response'] .sla-met").wait_for(timeout=30_000)
         assert await clock.inner_text() == "رعایت شد"
+
+        # waiting on the customer: the resolution clock pauses and says what is left of its hour
+        async with http.post(f"{hub.url}/api/v1/conversations/{quick_conv['id']}/pending", headers=alice) as r:
+            assert r.status == 202
+        paused = page.locator("#conversation .sla-clocks [data-clock='resolution'] .sla-paused")
+        await paused.wait_for(timeout=30_000)
+        async with http.get(f"{hub.url}/api/v1/conversations/{quick_conv['id']}", headers=alice) as r:
+            left = (await r.json())["sla"]["resolution"]["left_seconds"]
+        assert 0 < left < 3600
+        minutes, seconds = divmod(int(left), 60)
+        assert await paused.inner_text() == f"مکث · {persian_digits(f'{minutes}:{seconds:02}')} مانده"
 
         # the choice is the browser's: it survives a reload
         await page.reload()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.domain import response_times as rt
@@ -30,18 +30,28 @@ def _messages_query(start: datetime, end: datetime) -> Any:
     # Automatic replies neither start nor end a wait and notes answer nobody: left out, so
     # the rows are exactly the customer messages and the human replies. author is NOT NULL.
     human = and_(m.direction == "out", m.author.not_in(sorted(rt.AUTOMATIC_AUTHORS)))
+    # IN, not a join: SQLite then walks ix_messages_conversation_at_id (migration 0008) in
+    # its order, with no sort and no visit to the table (a join by creation time sorted)
+    opened = select(c.id).where(c.created_at >= start, c.created_at < end)
     return (
-        select(m.conversation_id, m.direction, m.at, m.channel, m.author)
-        .join(Conversation.__table__, c.id == m.conversation_id)
-        .where(c.created_at >= start, c.created_at < end, or_(m.direction == "in", human))
+        # `at` as the driver gives it: SQLite's text is parsed only for the times of pairs
+        # (_when), not for all ~23,000 rows a month (~25 ms in SQLAlchemy's processor)
+        select(m.conversation_id, m.direction, type_coerce(m.at, String), m.channel, m.author)
+        .where(m.conversation_id.in_(opened), or_(m.direction == "in", human))
         .order_by(m.conversation_id, m.at, m.id)
     )
+
+
+def _when(value: Any) -> datetime:
+    """A message's time as read: text from SQLite (SQLAlchemy's own format, naive UTC),
+    a datetime from PostgreSQL."""
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)  # type: ignore[return-value]
 
 
 def _pair(rows: Any) -> tuple[dict[str, list[rt.Timing]], dict[str, str]]:
     """The rule over rows (conversation_id, direction, at, channel, author) ordered by
     conversation and time: {conversation: its responses}, {conversation: its first customer
-    message's channel}. Only the times of a pair are converted (as_utc)."""
+    message's channel}. Only the times of a pair are parsed."""
     found: dict[str, list[rt.Timing]] = {}
     first_channel: dict[str, str] = {}
     current: str | None = None
@@ -56,7 +66,7 @@ def _pair(rows: Any) -> tuple[dict[str, list[rt.Timing]], dict[str, str]]:
                 first_channel.setdefault(cid, channel)
         elif waiting is not None:  # a human reply (the query keeps no other "out")
             kind = "next_response" if answered else "first_response"
-            found.setdefault(cid, []).append(rt.Timing(kind, as_utc(waiting[0]), as_utc(at), waiting[1], author))  # type: ignore[arg-type]
+            found.setdefault(cid, []).append(rt.Timing(kind, _when(waiting[0]), _when(at), waiting[1], author))
             answered, waiting = True, None
     return found, first_channel
 

@@ -53,15 +53,16 @@ BATCH = 2000  # rows per fetch of the messages
 
 class _Pairing:
     """The rule over rows (conversation_id, direction, at, channel, author) ordered by
-    conversation and time, fed in batches: into {conversation: its responses} and
-    {conversation: its first customer message's channel}. Only the times of pairs are parsed."""
+    conversation and time, fed in batches: (timing, conversation) pairs and
+    {conversation: its first customer message's channel}; the pairs go straight into `out`
+    with their conversation's row. Only the times of pairs are parsed."""
 
     def __init__(self) -> None:
         self.current: str | None = None
         self.waiting: tuple[Any, str] | None = None  # (at, channel) of the message the next reply answers
         self.answered = False
 
-    def feed(self, rows: Any, found: dict[str, list[rt.Timing]], first_channel: dict[str, str]) -> None:
+    def feed(self, rows: Any, convs: dict[str, Any], out: list[tuple[rt.Timing, Any]], first_channel: dict[str, str]) -> None:
         current, waiting, answered = self.current, self.waiting, self.answered
         for cid, direction, at, channel, author in rows:
             if cid != current:
@@ -72,7 +73,9 @@ class _Pairing:
                     first_channel.setdefault(cid, channel)
             elif waiting is not None:  # a human reply (the query keeps no other "out")
                 kind = "next_response" if answered else "first_response"
-                found.setdefault(cid, []).append(rt.Timing(kind, _when(waiting[0]), _when(at), waiting[1], author))
+                conv = convs.get(cid)  # None: opened between the two reads, left for the next report
+                if conv is not None:
+                    out.append((rt.Timing(kind, _when(waiting[0]), _when(at), waiting[1], author), conv))
                 answered, waiting = True, None
         self.current, self.waiting, self.answered = current, waiting, answered
 
@@ -86,16 +89,15 @@ async def window_timings(s: AsyncSession, start: datetime, end: datetime) -> lis
     )).all()
     if not convs:
         return []
-    # in batches, so each batch's rows are freed young instead of all ~23,000 surviving
-    # into the collector's oldest generation (its full passes showed in the bench's p90)
-    found: dict[str, list[rt.Timing]] = {}
+    by_id = {conv.id: conv for conv in convs}
+    out: list[tuple[rt.Timing, Any]] = []
     first_channel: dict[str, str] = {}
     state = _Pairing()
+    # in batches, so each batch's rows are freed young instead of all ~23,000 surviving
+    # into the collector's oldest generation (its full passes showed in the bench's p90)
     async for batch in (await s.stream(_messages_query(start, end))).partitions(BATCH):
-        state.feed(batch, found, first_channel)
-    out: list[tuple[rt.Timing, Any]] = []
+        state.feed(batch, by_id, out, first_channel)
     for conv in convs:
-        out.extend((t, conv) for t in found.get(conv.id, ()))
         if conv.resolved_at and conv.status == "resolved":
             out.append((rt.Timing("resolution", as_utc(conv.created_at), as_utc(conv.resolved_at), first_channel.get(conv.id, ""), conv.assignee), conv))  # type: ignore[arg-type]
     return out

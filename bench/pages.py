@@ -45,7 +45,9 @@ NOT_TIMED = {
 VARIANTS: dict[str, tuple[str, ...]] = {
     "/api/v1/conversations": ("", "status=open", "status=pending", "status=resolved", "assignee=me", "unassigned=1",
                               "queue=support", "channel=sms", "channel=email", "cursor"),
-    "/api/v1/reports/response-times": ("by=channel", "by=queue", "by=agent", "by=day"),
+    # and in business time: calendar=tehran walks opening hours for every timing
+    "/api/v1/reports/response-times": ("by=channel", "by=queue", "by=agent", "by=day", "by=channel&calendar=tehran",
+                                       "by=queue&calendar=tehran", "by=agent&calendar=tehran", "by=day&calendar=tehran"),
 }
 ASSET = re.compile(r"""(?:src|href)="(/(?:static|chat)/[^"]+)\"""")
 

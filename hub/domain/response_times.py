@@ -25,7 +25,7 @@ class Message:
     channel: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the report makes ~12,000 a month, one object each instead of two
 class Timing:
     kind: str
     start: datetime

@@ -71,7 +71,8 @@ class Message(Base):
     provider_id: Mapped[str] = mapped_column(String(200), default="")
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
-    __table_args__ = (Index("ix_messages_conversation_at", "conversation_id", "at"),)
+    # covering for the response-time report, in its order (migration 0008)
+    __table_args__ = (Index("ix_messages_conversation_at_id", "conversation_id", "at", "id", "direction", "author", "channel"),)
 
 
 class Original(Base):

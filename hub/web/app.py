@@ -30,6 +30,7 @@ from hub.web.contacts import routes as contact_routes
 from hub.web.context import HUB_KEY, Hub, hub_of
 from hub.web.dashboard import routes as dashboard_routes
 from hub.web.escalations import routes as escalation_routes
+from hub.web.heap import freeze_startup_heap
 from hub.web.reports import routes as report_routes
 from hub.web.timeseries import routes as timeseries_routes
 from hub.web.workspace import routes as workspace_routes
@@ -155,5 +156,6 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(attachment_routes)
     app.router.add_static("/static/", STATIC)
     app.on_startup.append(functools.partial(_start, settings))
+    app.on_startup.append(freeze_startup_heap)  # after _start: hub/web/heap.py
     app.on_shutdown.append(_stop)
     return app

@@ -19,6 +19,7 @@ from hub.domain import response_times as rt
 from hub.store import db
 from hub.store.db import as_utc
 from hub.store.models import Conversation, Message
+from hub.store import report_timings
 from hub.store.report_timings import window_timings
 from tests.bench.test_pages import _database
 
@@ -55,7 +56,9 @@ def key(t: rt.Timing) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-async def test_the_database_pairs_what_the_rule_pairs(kind: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [report_timings.BATCH, 7])  # 7: conversations split across fetches
+async def test_the_database_pairs_what_the_rule_pairs(kind: str, batch: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report_timings, "BATCH", batch)
     url = await _database(kind, tmp_path)
     await seed(url, 400, seed=5, days=6, now=NOW)
     convs, msgs = edge_cases()

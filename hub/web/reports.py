@@ -32,6 +32,22 @@ def _time(request: web.Request, name: str, default: datetime) -> datetime:
     return as_utc(value)
 
 
+def query_choice(request: web.Request, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.query.get(name, default)
+    if value not in allowed:
+        raise ApiError(400, "invalid", f"`{name}` must be one of {', '.join(allowed)}")
+    return value
+
+
+def query_period(request: web.Request, default: timedelta) -> tuple[datetime, datetime]:
+    """`?from&to` (ISO 8601); without them the `default` length up to now."""
+    end = _time(request, "to", utcnow())
+    start = _time(request, "from", end - default)
+    if start >= end:
+        raise ApiError(400, "invalid", "`from` must be before `to`")
+    return start, end
+
+
 def business_clock(request: web.Request) -> tuple[str | None, Callable[[datetime, datetime], float] | None]:
     """The calendar named by `?calendar=` (default: the first SLA policy's calendar, else
     "24x7"), when business calendars are configured in this build."""
@@ -66,13 +82,8 @@ def _group(by: str, t: rt.Timing, conv: Any) -> str:  # a row with channel and q
 @routes.get("/api/v1/reports/response-times")
 async def response_times(request: web.Request) -> web.Response:
     require(request, "lead")
-    by = request.query.get("by", "channel")
-    if by not in GROUPS:
-        raise ApiError(400, "invalid", f"`by` must be one of {', '.join(GROUPS)}")
-    end = _time(request, "to", utcnow())
-    start = _time(request, "from", end - DEFAULT_PERIOD)
-    if start >= end:
-        raise ApiError(400, "invalid", "`from` must be before `to`")
+    by = query_choice(request, "by", GROUPS, "channel")
+    start, end = query_period(request, DEFAULT_PERIOD)
     calendar, business = business_clock(request)
     # Paired in the database (hub/store/report_timings.py): reading every message of the
     # period into Python took 300-500 ms with 10,000 conversations (bench/pages.py).

@@ -25,13 +25,11 @@ from hub.domain import calendar as cal
 from hub.domain import response_times as rt
 from hub.domain import timeseries as ts
 from hub.domain.sla import CLOCKS
-from hub.events import utcnow
 from hub.store.models import Conversation
 from hub.store.report_timings import window_timings
 from hub.web.context import hub_of, require
 from hub.web.errors import ApiError
-from hub.web.reports import _time as query_time
-from hub.web.reports import business_clock
+from hub.web.reports import business_clock, query_choice, query_period
 
 log = logging.getLogger("hub.web.timeseries")
 routes = web.RouteTableDef()
@@ -67,16 +65,9 @@ def _group(by: str, channel: str, queue: str | None) -> str:
 @routes.get("/api/v1/reports/timeseries")
 async def timeseries(request: web.Request) -> web.Response:
     require(request, "lead")
-    by = request.query.get("by", "channel")
-    if by not in GROUPS:
-        raise ApiError(400, "invalid", f"`by` must be one of {', '.join(GROUPS)}")
-    bucket = request.query.get("bucket", "day")
-    if bucket not in ts.BUCKETS:
-        raise ApiError(400, "invalid", f"`bucket` must be one of {', '.join(ts.BUCKETS)}")
-    end = query_time(request, "to", utcnow())
-    start = query_time(request, "from", end - DEFAULT_PERIOD)
-    if start >= end:
-        raise ApiError(400, "invalid", "`from` must be before `to`")
+    by = query_choice(request, "by", GROUPS, "channel")
+    bucket = query_choice(request, "bucket", tuple(ts.BUCKETS), "day")
+    start, end = query_period(request, DEFAULT_PERIOD)
     calendar, business, zone = _zone(request)
     try:
         starts = ts.grid(start, end, bucket, zone)
@@ -93,7 +84,7 @@ async def timeseries(request: web.Request) -> web.Response:
     # Core rows through the session's connection: the ORM's row loading would cost more than
     # the queries themselves with 10,000 conversations.
     async with hub_of(request).db() as session:
-        # The waits and answers paired in SQL, as the response-time report has them.
+        # The waits and their answers, paired as the response-time report pairs them.
         found = await window_timings(session, first, end)
         s = await session.connection()  # core rows: no ORM loading for 10,000 clocks
         clocks = list(await s.execute(select(c.channel, c.queue, *marks).where(or_(*(d.between(low, high) for d in dues)))))

@@ -74,6 +74,21 @@ async def add_canned(request: web.Request) -> web.Response:
     return web.json_response(as_json(row), status=201)
 
 
+@routes.put("/api/v1/canned/{shortcut}")
+async def edit_canned(request: web.Request) -> web.Response:
+    """A new title and text for an existing shortcut (the shortcut itself stays: agents know it)."""
+    user = require(request, "lead")
+    shortcut = request.match_info["shortcut"].lower()
+    changed = validated({**await read_json(request), "shortcut": shortcut}, user["username"])
+    async with hub_of(request).db() as s, s.begin():
+        row = await s.get(CannedResponse, shortcut)
+        if row is None:
+            raise ApiError(404, "not_found", f"no canned response /{shortcut}")
+        row.title, row.text = changed.title, changed.text
+    log.info("canned response edited", extra={"shortcut": shortcut, "by": user["username"]})
+    return web.json_response(as_json(row))
+
+
 @routes.delete("/api/v1/canned/{shortcut}")
 async def delete_canned(request: web.Request) -> web.Response:
     user = require(request, "lead")

@@ -37,6 +37,19 @@ async def test_a_lead_saves_and_deletes_and_an_agent_lists_canned_responses(hub:
         status, err = await _call(http, "POST", base, lead, {"shortcut": "HELLO", "text": "again"})
         assert (status, err["error"]["code"]) == (409, "duplicate")
 
+        # leads edit the title and text in place; the shortcut (what agents type) stays
+        status, edited = await _call(http, "PUT", f"{base}/HELLO", lead, {"title": "Hi", "text": "درود {{customer.name}}"})
+        assert status == 200, edited
+        assert (edited["shortcut"], edited["title"], edited["text"]) == ("hello", "Hi", "درود {{customer.name}}")
+        status, listed = await _call(http, "GET", base, agent)
+        assert {c["shortcut"]: c["text"] for c in listed["canned"]}["hello"] == "درود {{customer.name}}"
+        status, err = await _call(http, "PUT", f"{base}/hello", agent, {"text": "x"})
+        assert (status, err["error"]["code"]) == (403, "forbidden")
+        status, err = await _call(http, "PUT", f"{base}/hello", lead, {"text": ""})
+        assert status == 400
+        status, err = await _call(http, "PUT", f"{base}/nobody", lead, {"text": "x"})
+        assert (status, err["error"]["code"]) == (404, "not_found")
+
         status, gone = await _call(http, "DELETE", f"{base}/hello", lead)
         assert (status, gone) == (200, {"deleted": "hello"})
         status, listed = await _call(http, "GET", base, agent)

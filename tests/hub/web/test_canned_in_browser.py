@@ -1,5 +1,5 @@
 """Leads keep the canned responses on /manager: one added in Persian with markup in its
-title shows as text and reaches the API, a taken shortcut is refused without losing the
+title shows as text and reaches the API, is edited in place, a taken shortcut is refused without losing the
 form, one is deleted. (Agents using them: test_agent_actions_in_browser.py.)"""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from tests.support import Hub
 
 TITLE = "<img src=x onerror=\"window.__xss = 1\">سلام"
 TEXT = "سلام {{customer.name}}، سفارش شما فردا می‌رسد."
+EDITED = "سلام {{customer.name}}، سفارش شما پس‌فردا می‌رسد."
 
 
 async def _canned(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str]) -> dict[str, Any]:
@@ -44,6 +45,15 @@ async def test_a_lead_adds_and_deletes_canned_responses_on_the_dashboard(hub: Hu
         assert await page.evaluate("() => window.__xss ?? null") is None
         assert await page.locator("#canned img").count() == 0
 
+        # edited in place: the form takes the row, the shortcut stays as agents know it
+        await row.locator("button.btn-edit").click()
+        assert await page.input_value("#canned-text") == TEXT
+        assert await page.get_attribute("#canned-shortcut", "readonly") is not None
+        await page.fill("#canned-text", EDITED)
+        await page.click("#canned-save")
+        await page.locator("#canned tbody tr[data-shortcut='فردا'] td.text", has_text="پس‌فردا").wait_for()
+        assert await page.input_value("#canned-shortcut") == "" and await page.get_attribute("#canned-shortcut", "readonly") is None
+
         # a taken shortcut is refused and the form keeps what was typed
         await page.fill("#canned-shortcut", "old")
         await page.fill("#canned-text", "again")
@@ -60,6 +70,6 @@ async def test_a_lead_adds_and_deletes_canned_responses_on_the_dashboard(hub: Hu
 
         stored = await _canned(http, hub, manager)
         assert set(stored) == {"فردا"}
-        assert (stored["فردا"]["title"], stored["فردا"]["text"], stored["فردا"]["created_by"]) == (TITLE, TEXT, "maria")
+        assert (stored["فردا"]["title"], stored["فردا"]["text"], stored["فردا"]["created_by"]) == (TITLE, EDITED, "maria")
         await page.close()
     assert dialogs == []

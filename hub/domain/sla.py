@@ -173,20 +173,21 @@ def _schedule(state: State, policies: tuple[Policy, ...], calendars: Mapping[str
         if not _active(clock):
             clocks[name] = clock
             continue
-        if budget is None or not _running(clock):
-            left = None
-            if budget is not None:  # paused: what is left of the budget, for the agent's countdown
-                spent = sum(business_seconds(calendars[policy.calendar], _time(a), _time(b)) for a, b in clock["runs"])  # type: ignore[union-attr,arg-type]
-                left = max(0.0, budget - spent)
-            clocks[name] = {**clock, "budget": budget, "due_at": None, "warn_at": None, "left": left}
+        if budget is None:
+            clocks[name] = {**clock, "budget": None, "due_at": None, "warn_at": None, "left": None}
             continue
         cal = calendars[policy.calendar]  # type: ignore[union-attr]
-        spent = sum(business_seconds(cal, _time(a), _time(b)) for a, b in clock["runs"][:-1])  # type: ignore[arg-type]
+        running = _running(clock)
+        closed = clock["runs"][:-1] if running else clock["runs"]
+        spent = sum(business_seconds(cal, _time(a), _time(b)) for a, b in closed)  # type: ignore[arg-type]
+        if not running:  # paused: no deadline until the customer answers; what is left is shown
+            clocks[name] = {**clock, "budget": budget, "due_at": None, "warn_at": None, "left": max(0.0, budget - spent)}
+            continue
         run_from = _time(clock["runs"][-1][0])
         assert run_from is not None
         due = add_business(cal, run_from, budget - spent)
         warn = add_business(cal, run_from, max(0.0, budget * policy.warn_at - spent))  # type: ignore[union-attr]
-        clocks[name] = {**clock, "budget": budget, "due_at": due.isoformat(), "warn_at": warn.isoformat()}
+        clocks[name] = {**clock, "budget": budget, "due_at": due.isoformat(), "warn_at": warn.isoformat(), "left": None}
     out = {**state, "policy": policy.name if policy else None, "clocks": clocks}
     out["next"] = _iso(next_due(out))
     return out

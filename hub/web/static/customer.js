@@ -8,12 +8,12 @@
 
 Object.assign(I18N.en, {
   customer: "Customer", identitiesH: "Identities", historyH: "Conversations", complaintsH: "Complaints",
-  noComplaints: "No complaints.", thisOne: "open here", openedAgo: "opened {t} ago", olderNotShown: "Older conversations not shown.",
+  noComplaints: "No complaints.", thisOne: "open here", complaintAgo: "raised {t} ago", olderNotShown: "Older conversations not shown.",
   loading: "Loading…", noSubject: "(no subject)", calendar: CALENDAR_WORDS.en.calendar,
 });
 Object.assign(I18N.fa, {
   customer: "مشتری", identitiesH: "شناسه‌ها", historyH: "گفتگوها", complaintsH: "شکایت‌ها",
-  noComplaints: "شکایتی نیست.", thisOne: "باز در اینجا", openedAgo: "{t} پیش باز شد", olderNotShown: "گفتگوهای قدیمی‌تر نشان داده نشده‌اند.",
+  noComplaints: "شکایتی نیست.", thisOne: "باز در اینجا", complaintAgo: "{t} پیش ثبت شد", olderNotShown: "گفتگوهای قدیمی‌تر نشان داده نشده‌اند.",
   loading: "در حال بارگذاری…", noSubject: "(بدون موضوع)", calendar: CALENDAR_WORDS.fa.calendar,
 });
 
@@ -68,7 +68,7 @@ function customerFrame(frame) {
 }
 
 function ageText(seconds) {
-  return t("openedAgo").replace("{t}", slaAgoText(seconds));
+  return t("complaintAgo").replace("{t}", slaAgoText(seconds));
 }
 
 function pastItem(c) {

@@ -105,6 +105,16 @@ def detect(text: str, terms: Iterable[str] = DEFAULT_TERMS) -> tuple[str, str] |
     return Detector(terms).detect(text)
 
 
+def complaint_in(text: str, meta: Mapping[str, Any] | None, detector: Detector) -> tuple[str, str] | None:
+    """(source, reason) when a customer message makes its conversation a complaint: a
+    widget's explicit choice (meta `complaint`), the /complaint command, or the words."""
+    if isinstance(meta, Mapping) and meta.get("automatic"):
+        return None  # a machine's words (an auto-reply quoting ours) are nobody's complaint
+    if isinstance(meta, Mapping) and meta.get("complaint") is True:
+        return "explicit", "the customer chose to complain"
+    return detector.detect(text)
+
+
 def parse_terms(raw: Mapping[str, Any]) -> tuple[str, ...]:
     """`[complaints] terms = [...]` replaces the defaults; `extra_terms` adds to them."""
     section = raw.get("complaints") or {}

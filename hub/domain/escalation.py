@@ -74,6 +74,20 @@ def parse_ladders(raw: Mapping[str, Any]) -> tuple[Ladder, ...]:
     return tuple(out)
 
 
+def running(state: State) -> bool:
+    """Whether any ladder still runs for the conversation (else its state can go)."""
+    return bool(state.get("ladders"))
+
+
+def encode(state: State) -> Any:
+    """JSON-able form for the table's changelog."""
+    return state
+
+
+def decode(data: Any) -> State:
+    return dict(data or {})
+
+
 def triggered(ladder: Ladder, event: Event) -> str | None:
     """Why this event starts the ladder, or None."""
     kind = event.type

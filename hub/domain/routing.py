@@ -16,8 +16,12 @@ from hub.events import (
     AgentAvailabilityChanged,
     AssignmentRequested,
     ConversationAssigned,
+    ConversationOpened,
     ConversationQueued,
     ConversationReleased,
+    ConversationReopened,
+    ConversationResolved,
+    ConversationTransferred,
     Event,
     derived_id,
 )
@@ -31,6 +35,33 @@ def choose_queue(queues: Sequence[QueueConfig], channel: str, language: str = ""
         if channel in q.channels and (not q.languages or not language or language in q.languages):
             return q.name
     return queues[0].name if queues else "support"
+
+
+def requests(event: Event, queues: Sequence[QueueConfig]) -> list[Event]:
+    """What a conversation event means for queue membership (published on `routing`)."""
+    common = {"at": event.at, "contact_id": event.contact_id, "conversation_id": event.conversation_id} if hasattr(event, "conversation_id") else {}
+    if isinstance(event, ConversationOpened):
+        queue = choose_queue(queues, event.channel, event.language)
+        return [ConversationQueued(id=derived_id("queued", event.id), queue=queue, **common)]
+    if isinstance(event, ConversationTransferred):
+        return [
+            ConversationReleased(id=derived_id("released", event.id), queue=event.from_queue, **common),
+            ConversationQueued(id=derived_id("queued", event.id), queue=event.queue, **common),
+        ]
+    if isinstance(event, ConversationResolved) and event.queue:
+        return [ConversationReleased(id=derived_id("released", event.id), queue=event.queue, **common)]
+    if isinstance(event, ConversationReopened) and event.queue:
+        return [ConversationQueued(id=derived_id("queued", event.id), queue=event.queue, **common)]
+    return []
+
+
+def encode(state: State) -> Any:
+    """JSON-able form for the table's changelog."""
+    return state
+
+
+def decode(data: Any) -> State:
+    return dict(data) if data else empty_state()
 
 
 def empty_state() -> State:

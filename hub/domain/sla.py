@@ -283,6 +283,25 @@ def on_event(state: State, event: Event, policies: tuple[Policy, ...], calendars
     return _schedule(state, policies, calendars)
 
 
+def finished(state: State) -> bool:
+    """Nothing left to time: resolved (every clock met or stopped, a reopening starts
+    afresh) or no clocks (an event about a conversation no longer, or never, kept)."""
+    return not state or state.get("status") == "resolved" or not state.get("clocks")
+
+
+def is_complaint(state: State) -> bool:
+    return bool((state.get("facts") or {}).get("complaint")) if state else False
+
+
+def encode(state: State) -> Any:
+    """JSON-able form for the table's changelog."""
+    return state
+
+
+def decode(data: Any) -> State:
+    return dict(data or {})
+
+
 def event_id(conversation_id: str, clock: str, kind: str, start: str) -> str:
     return derived_id("sla", conversation_id, clock, kind, start)
 

@@ -26,6 +26,24 @@ from hub.events import (
 State = dict[str, Any]
 
 
+def empty() -> State:
+    return {}
+
+
+def open_conversation(state: State) -> str | None:
+    """The contact's open conversation, if any."""
+    return state.get("open")
+
+
+def encode(state: State) -> Any:
+    """JSON-able form for the table's changelog."""
+    return state
+
+
+def decode(data: Any) -> State:
+    return dict(data or {})
+
+
 def on_inbound(state: State, msg: InboundMessageAccepted) -> tuple[State, list[Event]]:
     hint = msg.meta.get("thread") or {}
     target = hint.get("conversation_id") if isinstance(hint, dict) else None

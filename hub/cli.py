@@ -273,7 +273,9 @@ def _serve_worker(settings: config.Settings) -> int:
 
     if not _broker_ready(settings, "worker"):
         return 2
-    from processors.app import app
+    from processors.app import build_app
+
+    app = build_app(settings).app
 
     class Worker(faust.Worker):
         def _setup_logging(self) -> None:

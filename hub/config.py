@@ -74,6 +74,7 @@ class Settings:
     calendars: Mapping[str, Any] = field(default_factory=dict)
     sla_policies: tuple[Any, ...] = ()
     complaint_terms: tuple[str, ...] = ()
+    ladders: tuple[Any, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -149,6 +150,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     # imported here: these modules use ConfigError and parse_duration from this one
     from hub.domain.calendar import parse_calendars
     from hub.domain.complaints import parse_terms
+    from hub.domain.escalation import parse_ladders
     from hub.domain.sla import parse_policies
 
     calendars = parse_calendars(raw)
@@ -183,6 +185,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         calendars=calendars,
         sla_policies=parse_policies(raw, calendars),
         complaint_terms=parse_terms(raw),
+        ladders=parse_ladders(raw),
         raw=raw,
     )
 

@@ -73,6 +73,11 @@ class Event:
         return dataclasses.replace(self, **changes)
 
 
+def catalogue() -> dict[str, type[Event]]:
+    """Every event type by name (for checking the pipeline table)."""
+    return dict(_CATALOGUE)
+
+
 def from_dict(data: dict[str, Any]) -> Event:
     kind = data.get("type")
     cls = _CATALOGUE.get(kind) if isinstance(kind, str) else None

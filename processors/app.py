@@ -1,67 +1,192 @@
-"""The Faust app: one per worker process; agents live in the modules named after what they consume."""
+"""The worker: `build_app(settings)` makes the Faust app and registers every processor of
+processors/pipeline.py as an agent (or, for the projector, its own consumer thread), its
+table and its timers. Nothing happens at import."""
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import sys
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import faust
 
-from hub import config
+from hub import events as ev
+from hub import topics
 from hub.bus import Bus
+from hub.config import Settings
 from hub.store.db import make_engine, sessionmaker
 from processors import transport
-
-# The projector and aiosqlite hand work between threads many times per batch; with the
-# default 5 ms GIL switch interval each hand-off could wait that long behind faust's threads.
-sys.setswitchinterval(0.0005)
-
-settings = config.load()
-(settings.var_dir / "faust").mkdir(parents=True, exist_ok=True)
-if not settings.kafka_bootstrap:
-    raise SystemExit("the worker needs HUB_KAFKA_BOOTSTRAP (`contacthub run` sets it for the embedded broker)")
-
-app = faust.App(
-    settings.app_id,
-    broker=f"{transport.SCHEME}://{settings.kafka_bootstrap}",
-    store="memory://",
-    datadir=str(settings.var_dir / "faust"),
-    topic_partitions=settings.partitions,
-    topic_replication_factor=settings.replication_factor,
-    # Tansu and Kafka alike: a cold worker joins in ~5 s, one killed with SIGKILL is
-    # replaced in ~13 s, instead of ~30 s and ~110 s with the defaults.
-    broker_session_timeout=6.0,
-    broker_rebalance_timeout=6.0,
-    broker_heartbeat_interval=1.0,
-    broker_commit_interval=0.5,
-    producer_acks=-1,
-    producer_linger=0.005,
-    consumer_auto_offset_reset="earliest",
-    web_enabled=False,
-    table_standby_replicas=0,
-)
-
-engine = make_engine(settings.database_url)
-db = sessionmaker(engine)
-bus = Bus(settings.kafka_bootstrap)
-worker_id = f"{socket.gethostname()}-{os.getpid()}"
-log = logging.getLogger("hub.worker")
+from processors.agents import process_record
+from processors.base import Handler, Publication
+from processors.pipeline import PIPELINE, Processor
+from processors.readiness import Heartbeat
+from processors.state_codec import StateCodec
 
 
-@app.task
-async def _start_bus_and_projector() -> None:
-    from processors.projector import start_in_thread
+@dataclass
+class Worker:
+    """What one worker process holds: its app, handlers and tables, by processor name."""
 
-    await bus.start()
-    start_in_thread(settings)
+    app: faust.App
+    settings: Settings
+    bus: Bus
+    handlers: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+    worker_id: str = ""
+
+    def configure(self, settings: Settings) -> None:
+        """New settings for every handler while running (state stays)."""
+        self.settings = settings
+        for handler in self.handlers.values():
+            handler.configure(settings)
 
 
-@app.on_before_shutdown.connect
-async def _stop_bus(app: faust.App, **_: object) -> None:
-    await bus.stop()
+def faust_app(settings: Settings) -> faust.App:
+    transport.register()
+    return faust.App(
+        settings.app_id,
+        broker=f"{transport.SCHEME}://{settings.kafka_bootstrap}",
+        store="memory://",
+        datadir=str(settings.var_dir / "faust"),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        # Tansu and Kafka alike: a cold worker joins in ~5 s, one killed with SIGKILL is
+        # replaced in ~13 s, instead of ~30 s and ~110 s with the defaults.
+        broker_session_timeout=6.0,
+        broker_rebalance_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        broker_commit_interval=0.5,
+        producer_acks=-1,
+        producer_linger=0.005,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        table_standby_replicas=0,
+    )
 
 
-# The agents register themselves on import.
-from processors import deadletter, dispatch, escalation, intake, notifier, readiness, routing, sla  # noqa: E402,F401
+def build_app(settings: Settings) -> Worker:
+    """The whole worker for `settings`: agents, tables and timers from the pipeline table."""
+    if not settings.kafka_bootstrap:
+        raise ValueError("the worker needs HUB_KAFKA_BOOTSTRAP (`contacthub run` sets it for the embedded broker)")
+    # The projector and aiosqlite hand work between threads many times per batch; with the
+    # default 5 ms GIL switch interval each hand-off could wait that long behind faust's threads.
+    sys.setswitchinterval(0.0005)
+    (settings.var_dir / "faust").mkdir(parents=True, exist_ok=True)
+    app = faust_app(settings)
+    db = sessionmaker(make_engine(settings.database_url))
+    bus = Bus(settings.kafka_bootstrap)
+    worker = Worker(app, settings, bus, worker_id=f"{socket.gethostname()}-{os.getpid()}")
+    faust_topics: dict[tuple[str, ...], Any] = {}
+
+    def topic_of(*specs: topics.TopicSpec) -> Any:
+        names = tuple(s.name for s in specs)
+        if names not in faust_topics:
+            faust_topics[names] = app.topic(*names, key_serializer="raw", value_serializer="raw", partitions=settings.partitions, internal=False)
+        return faust_topics[names]
+
+    async def publish(publications: Sequence[Publication]) -> None:
+        for p in publications:
+            await topic_of(p.topic).send(key=p.key.encode(), value=p.event.to_json())
+
+    from processors.sends import Sender
+
+    channels: dict[str, Any] = {}
+
+    def channel_for(name: str) -> Any:
+        if not channels:  # built on first use: the web chat adapter needs the started bus
+            from channels import registry
+
+            channels.update(registry.build(settings, bus))
+        return channels.get(name)
+
+    sender = Sender(db, channel_for)
+    for spec in PIPELINE:
+        if spec.kind != "agent":
+            continue
+        table = None
+        if spec.table:
+            cls = spec.handler_class()
+            codec = cls.codec() if hasattr(cls, "codec") else None
+            table = new_table(app, spec.table, settings.partitions, codec)
+            worker.tables[spec.name] = table
+        handler = make_handler(spec, settings, table=table, db=db, sender=sender)
+        worker.handlers[spec.name] = handler
+        _register_agent(app, spec, handler, table, topic_of(*spec.reads), publish)
+        for timer in spec.timers:
+            _register_timer(app, spec, timer.name, timer.every, handler, publish)
+
+    from processors import projector
+
+    heartbeat = Heartbeat(worker.worker_id, db, lambda: _holds_partitions(app, projector.assigned_partitions))
+
+    @app.timer(0.5, name="hub.heartbeat")
+    async def beat() -> None:
+        await heartbeat.beat()
+
+    @app.task
+    async def start_bus_and_projector() -> None:
+        await bus.start()
+        projector.start_in_thread(settings)
+
+    @app.on_before_shutdown.connect
+    async def stop_bus(app: faust.App, **_: object) -> None:
+        await bus.stop()
+
+    return worker
+
+
+def new_table(app: faust.App, name: str, partitions: int, codec: StateCodec | None) -> Any:
+    """A table whose changelog is written by `codec`. faust takes a table's serializer only
+    from a Record value_type and fixes its changelog topic when the table is added, so the
+    codec is set between the two."""
+    table = app.conf.Table(app, name=name, default=None, beacon=app.tables.beacon, partitions=partitions)
+    if codec is not None:
+        table.value_serializer = codec
+    return app.tables.add(table)
+
+
+def make_handler(spec: Processor, settings: Settings, *, table: Any, db: Any, sender: Any) -> Handler:
+    """The handler of `spec` with what it needs from the worker (database, sender)."""
+    cls = spec.handler_class()
+    if spec.name == "intake":
+        from processors.intake import read_model_lookup
+
+        return cls(settings, table=table, open_in_read_model=read_model_lookup(db))  # type: ignore[no-any-return]
+    if spec.name == "dispatch":
+        return cls(settings, table=table, sender=sender)  # type: ignore[no-any-return]
+    if spec.name == "notifier":
+        from processors.notifier import people_in
+
+        return cls(settings, table=table, sender=sender, people=people_in(db))  # type: ignore[no-any-return]
+    if spec.name == "deadletter":
+        return cls(settings, table=table, db=db)  # type: ignore[no-any-return]
+    return cls(settings, table=table)  # type: ignore[no-any-return]
+
+
+def _register_agent(app: faust.App, spec: Processor, handler: Handler, table: Any, source: Any, publish: Any) -> None:
+    async def agent(stream: Any) -> None:
+        async for event in stream.events():
+            await process_record(spec, handler, event.message, table, publish)
+
+    agent.__name__ = agent.__qualname__ = spec.name
+    app.agent(source, name=f"hub.{spec.name}", concurrency=1)(agent)
+
+
+def _register_timer(app: faust.App, spec: Processor, name: str, every: float, handler: Handler, publish: Any) -> None:
+    async def tick() -> None:
+        if app.rebalancing or getattr(app, "in_recovery", False):
+            return
+        await publish(handler.tick(ev.utcnow()).publish)
+
+    tick.__name__ = tick.__qualname__ = f"{spec.name}_{name}"
+    app.timer(every, name=f"hub.{spec.name}.{name}")(tick)
+
+
+def _holds_partitions(app: faust.App, projected: set[int]) -> tuple[bool, int]:
+    try:
+        assigned = len(app.consumer.assignment())
+    except Exception:  # noqa: BLE001 - consumer not started yet
+        return False, 0
+    return assigned > 0 and bool(projected) and not app.rebalancing and not getattr(app, "in_recovery", False), assigned

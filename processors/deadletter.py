@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any, MutableMapping
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from hub import events as ev
+from hub.config import Settings
 from hub.store import projection
-from processors.app import app, db
-from processors.topics import deadletter
+from processors.base import Handler, Outcome, Staged
 
 
-async def on_dead_lettered(event: ev.Event) -> None:
-    if isinstance(event, ev.DeadLettered):
-        async with db() as session, session.begin():
-            await projection.record_deadletter(session, event)
+class DeadletterHandler(Handler):
+    name = "deadletter"
 
+    def __init__(self, settings: Settings, *, table: MutableMapping[str, Any] | None = None,
+                 db: async_sessionmaker[AsyncSession] | None = None) -> None:
+        self.db = db
+        super().__init__(settings, table=table)
 
-@app.agent(deadletter, concurrency=1)
-async def record_deadletters(stream):  # type: ignore[no-untyped-def]
-    async for record in stream.events():
-        try:
-            await on_dead_lettered(ev.from_json(record.message.value))
-        except Exception:  # noqa: BLE001 - the dead-letter topic keeps it; never loop
-            import logging
-
-            logging.getLogger("hub.deadletter").exception("could not record dead letter")
+    async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
+        if isinstance(event, ev.DeadLettered) and self.db is not None and not self.rebuilding:
+            async with self.db() as session, session.begin():
+                await projection.record_deadletter(session, event)

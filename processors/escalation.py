@@ -1,8 +1,8 @@
 """escalation: complaints and breached clocks -> Escalated, level by level, on time.
 
-The agent is the only writer of the ladders table; it reads back the Escalated events the
+The handler is the only writer of the ladders table; it reads back the Escalated events its
 timer published, so a level is recorded as fired by the same stream that knows the ladder.
-The timer fires a due level within a quarter second; a level that came due while no worker
+A tick fires a due level within a quarter second; a level that came due while no worker
 held the partition (a restart, a rebalance) fires right after the partition is recovered.
 Between publishing and reading back, the in-memory `published` set stops a second publish;
 after a crash the same derived id may be published again, and every consumer dedupes on it."""
@@ -10,55 +10,62 @@ after a crash the same derived id may be published again, and every consumer ded
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
 from hub import events as ev
+from hub import topics
+from hub.config import Settings
 from hub.domain import escalation as esc
-from processors.app import app, settings
-from processors.base import guarded, send
-from processors.topics import conversations
+from processors.base import Handler, Outcome, Staged
+from processors.state_codec import StateCodec
 
 log = logging.getLogger("hub.escalation")
-LADDERS = esc.parse_ladders(settings.raw)
-
-# contact id -> {conversation id: ladder state}; on the contact's partition.
-ladders = app.Table("escalation-ladders", default=dict, partitions=conversations.partitions)
-published: set[str] = set()
-
-HANDLES = frozenset({"ComplaintDetected", "SlaBreached", "Escalated", "EscalationAcknowledged", "ConversationResolved"})
 
 
-async def on_event(event: ev.Event) -> None:
-    if not isinstance(event, ev.ConversationEvent):
-        return
-    convs = dict(ladders.get(event.contact_id) or {})
-    before = convs.get(event.conversation_id) or {}
-    after = esc.on_event(before, event, LADDERS)
-    if after.get("ladders"):
-        convs[event.conversation_id] = after
-    else:
-        convs.pop(event.conversation_id, None)
-    if convs != (ladders.get(event.contact_id) or {}):
-        ladders[event.contact_id] = convs
-    if isinstance(event, ev.Escalated):
-        published.discard(event.id)
-        log.info("escalated", extra={"conversation_id": event.conversation_id, "ladder": event.ladder, "level": event.level})
+class EscalationHandler(Handler):
+    """Table: contact id -> {conversation id: ladder state}, on the contact's partition."""
 
+    name = "escalation"
 
-@app.agent(conversations, concurrency=1)
-async def escalation(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        await guarded("escalation", event, on_event, HANDLES)
+    @staticmethod
+    def codec() -> StateCodec:
+        return StateCodec(esc.encode, esc.decode, per_conversation=True)
 
+    def configure(self, settings: Settings) -> None:
+        super().configure(settings)
+        self.ladders: tuple[esc.Ladder, ...] = tuple(settings.ladders)
+        self.published: set[str] = getattr(self, "published", set())
 
-@app.timer(0.25)
-async def fire_due_levels() -> None:
-    if not LADDERS or app.rebalancing or getattr(app, "in_recovery", False):
-        return
-    now = ev.utcnow()
-    for contact_id, convs in list(ladders.items()):
-        for conversation_id, state in list(convs.items()):
-            for escalated in esc.due(state, conversation_id, now, LADDERS):
-                if escalated.id in published:
-                    continue
-                published.add(escalated.id)
-                await send(conversations, contact_id, escalated)
+    async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
+        if not isinstance(event, ev.ConversationEvent):
+            return
+        stored: dict[str, Any] = table.get(event.contact_id) or {}
+        after = esc.on_event(stored.get(event.conversation_id), event, self.ladders)
+        convs = dict(stored)
+        if after is not None and esc.running(after):
+            convs[event.conversation_id] = after
+        else:
+            convs.pop(event.conversation_id, None)
+        if convs != stored:
+            if convs:
+                table.set(event.contact_id, convs)
+            else:
+                table.delete(event.contact_id)
+        if isinstance(event, ev.Escalated):
+            self.published.discard(event.id)
+            if not self.rebuilding:
+                log.info("escalated", extra={"conversation_id": event.conversation_id, "ladder": event.ladder, "level": event.level})
+
+    def tick(self, now: datetime) -> Outcome:
+        out = Outcome()
+        if not self.ladders or self.timers_held:
+            return out
+        for contact_id, convs in list(self.table.items()):
+            for conversation_id, state in list(convs.items()):
+                for escalated in esc.due(state, conversation_id, now, self.ladders):
+                    if escalated.id in self.published:
+                        continue
+                    self.published.add(escalated.id)
+                    out.emit(topics.CONVERSATIONS, contact_id, escalated)
+        return out

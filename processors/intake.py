@@ -3,66 +3,84 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Awaitable, Callable, MutableMapping
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import events as ev
+from hub import topics
+from hub.config import Settings
 from hub.domain import threading
 from hub.store.models import Conversation
-from processors.app import app, db
-from processors.base import guarded, send
-from processors.topics import conversations, intake_sources
+from processors.base import Handler, Outcome, Staged
+from processors.state_codec import StateCodec
 
 log = logging.getLogger("hub.intake")
 
-# contact id -> {"open": conversation id}; on the contact's partition of both source topics.
-threads = app.Table("intake-threads", default=dict, partitions=intake_sources.partitions)
+#: contact id -> the conversation open in the read model, or None
+OpenLookup = Callable[[str], Awaitable[str | None]]
 
 
-async def known_state(contact_id: str) -> threading.State:
-    """The table's state, or, for a contact the table does not know at all, the read model's
-    open conversation. A rebalance can recover the table without its last writes (faust
-    buffers changelog writes); without this the sender's next message would open a second
-    conversation. Costs one indexed read per contact the table has never seen."""
-    if contact_id in threads:  # `get` would hand back the table's default for a stranger
-        return threads[contact_id]
-    async with db() as s:
-        open_id = await s.scalar(
-            select(Conversation.id)
-            .where(Conversation.contact_id == contact_id, Conversation.status != "resolved")
-            .order_by(Conversation.created_at.desc())
-            .limit(1)
-        )
-    return {"open": open_id} if open_id else {}
+def read_model_lookup(db: async_sessionmaker[AsyncSession]) -> OpenLookup:
+    async def open_conversation(contact_id: str) -> str | None:
+        async with db() as s:
+            found: str | None = await s.scalar(
+                select(Conversation.id)
+                .where(Conversation.contact_id == contact_id, Conversation.status != "resolved")
+                .order_by(Conversation.created_at.desc())
+                .limit(1)
+            )
+            return found
+
+    return open_conversation
 
 
-async def on_event(event: ev.Event) -> None:
-    if isinstance(event, ev.InboundMessageAccepted):
-        before = await known_state(event.contact_id)
-        state, out = threading.on_inbound(before, event)
-        if state != before:
-            threads[event.contact_id] = state
-        for e in out:
-            await send(conversations, event.contact_id, e)
-        log.info(
-            "message threaded",
-            extra={"conversation_id": state.get("open"), "events": len(out), "contact_id": event.contact_id, "channel": event.channel, "event_id": event.id},
-        )
-    elif isinstance(event, ev.InboundMessageEdited):
-        for e in threading.on_inbound_edit(await known_state(event.contact_id), event):
-            await send(conversations, event.contact_id, e)
-        log.info("edit threaded", extra={"contact_id": event.contact_id, "channel": event.channel, "message_id": event.message_id})
-    elif isinstance(event, ev.ConversationEvent):
-        state = threads.get(event.contact_id) or {}
-        new = threading.on_conversation_event(state, event)
-        if new != state:
-            threads[event.contact_id] = new
+class IntakeHandler(Handler):
+    """Table: contact id -> threading state, on the contact's partition of both topics."""
 
+    name = "intake"
 
-HANDLES = frozenset({"InboundMessageAccepted", "InboundMessageEdited", "ConversationResolved", "ConversationReopened"})
+    @staticmethod
+    def codec() -> StateCodec:
+        return StateCodec(threading.encode, threading.decode)
 
+    def __init__(self, settings: Settings, *, table: MutableMapping[str, Any] | None = None, open_in_read_model: OpenLookup | None = None) -> None:
+        self.open_in_read_model = open_in_read_model
+        super().__init__(settings, table=table)
 
-@app.agent(intake_sources, concurrency=1)
-async def intake(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        await guarded("intake", event, on_event, HANDLES)
+    async def known_state(self, contact_id: str, table: Staged) -> Any:
+        """The table's state, or, for a contact the table does not know at all, the read
+        model's open conversation. A rebalance can recover the table without its last
+        writes (faust buffers changelog writes); without this the sender's next message
+        would open a second conversation. Costs one indexed read per contact the table has
+        never seen; none while rebuilding (the rebuilt table is the truth then)."""
+        if contact_id in table:
+            return table.get(contact_id)
+        state = threading.empty()
+        if self.open_in_read_model is not None and not self.rebuilding:
+            open_id = await self.open_in_read_model(contact_id)
+            if open_id:
+                state = threading.holding(open_id)
+        return state
+
+    async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
+        if isinstance(event, ev.InboundMessageAccepted):
+            before = await self.known_state(event.contact_id, table)
+            state, emitted = threading.on_inbound(before, event)
+            if state != before or event.contact_id not in table:
+                table.set(event.contact_id, state)
+            for e in emitted:
+                out.emit(topics.CONVERSATIONS, event.contact_id, e)
+            if not self.rebuilding:
+                log.info("message threaded", extra={"conversation_id": threading.open_conversation(state), "events": len(emitted),
+                                                    "contact_id": event.contact_id, "channel": event.channel, "event_id": event.id})
+        elif isinstance(event, ev.InboundMessageEdited):
+            for e in threading.on_inbound_edit(await self.known_state(event.contact_id, table), event):
+                out.emit(topics.CONVERSATIONS, event.contact_id, e)
+        elif isinstance(event, (ev.ConversationResolved, ev.ConversationReopened)):
+            state = table.get(event.contact_id) or threading.empty()
+            new = threading.on_conversation_event(state, event)
+            if new != state:
+                table.set(event.contact_id, new)
+

@@ -2,52 +2,65 @@
 
 Each notification's intent is recorded before the provider call (processors/sends.py), so
 only a crash inside that call may repeat that one notification; EscalationNotified says who
-was told on which channel, or why not."""
+was told on which channel, or why not. Its own agent: a provider's wait holds up nothing else."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any, Awaitable, Callable, MutableMapping
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.base import OutboundReply
 from hub import events as ev
+from hub import topics
+from hub.config import Settings
 from hub.domain import notify
 from hub.store.models import User
-from processors.app import app, db, settings
-from processors.base import guarded, send
-from processors.dispatch import channel_for
-from processors.sends import send_once
-from processors.topics import conversations
+from processors.base import Handler, Outcome, Staged
+from processors.sends import Sender
 
 log = logging.getLogger("hub.notifier")
 
-
-async def people() -> list[notify.Person]:
-    async with db() as s:
-        rows = await s.scalars(select(User))
-        return [notify.Person(u.username, u.role, u.email, u.telegram, u.phone) for u in rows]
+People = Callable[[], Awaitable[list[notify.Person]]]
 
 
-async def on_escalated(event: ev.Event) -> None:
-    if not isinstance(event, ev.Escalated):
-        return
-    link = f"{settings.base_url}/manager#escalation={event.id}"
-    text = notify.message(event.level, event.reason, event.conversation_id, link)
-    for r in notify.recipients(event.notify, await people()):
-        key = ev.derived_id("notify", event.id, r.username, r.channel)
-        reply = OutboundReply(message_id=key, conversation_id=event.conversation_id, contact_id=event.contact_id, channel=r.channel,
-                              address=r.address, text=text, author="hub", at=event.at)
-        result, repeated = await send_once(db, key, channel_for(r.channel), reply)
-        told = ev.EscalationNotified(id=key, contact_id=event.contact_id, conversation_id=event.conversation_id, escalation_id=event.id,
-                                     user=r.username, channel=r.channel, ok=result["ok"], error=result["error"], repeated=repeated)
-        await send(conversations, event.contact_id, told)
-        log.info("escalation notified" if result["ok"] else "escalation notification failed",
-                 extra={"conversation_id": event.conversation_id, "escalation_id": event.id, "user": r.username, "channel": r.channel,
-                        "error": result["error"], "repeated": repeated})
+def people_in(db: async_sessionmaker[AsyncSession]) -> People:
+    async def people() -> list[notify.Person]:
+        async with db() as s:
+            rows = await s.scalars(select(User))
+            return [notify.Person(u.username, u.role, u.email, u.telegram, u.phone) for u in rows]
+
+    return people
 
 
-@app.agent(conversations, concurrency=1)
-async def notifier(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        await guarded("notifier", event, on_escalated, frozenset({"Escalated"}))
+class NotifierHandler(Handler):
+    """Stateless; who to tell is read from the users when a level fires."""
+
+    name = "notifier"
+
+    def __init__(self, settings: Settings, *, table: MutableMapping[str, Any] | None = None, sender: Sender | None = None,
+                 people: People | None = None) -> None:
+        self.sender = sender
+        self.people = people
+        super().__init__(settings, table=table)
+
+    async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
+        if not isinstance(event, ev.Escalated) or self.rebuilding:
+            return
+        if self.sender is None or self.people is None:
+            raise RuntimeError("the notifier has no sender or no people")
+        link = f"{self.settings.base_url}/manager#escalation={event.id}"
+        text = notify.message(event.level, event.reason, event.conversation_id, link)
+        for r in notify.recipients(event.notify, await self.people()):
+            key = ev.derived_id("notify", event.id, r.username, r.channel)
+            reply = OutboundReply(message_id=key, conversation_id=event.conversation_id, contact_id=event.contact_id, channel=r.channel,
+                                  address=r.address, text=text, author="hub", at=event.at)
+            result, repeated = await self.sender.send_once(key, reply)
+            out.emit(topics.CONVERSATIONS, event.contact_id, ev.EscalationNotified(
+                id=key, contact_id=event.contact_id, conversation_id=event.conversation_id, escalation_id=event.id, user=r.username,
+                channel=r.channel, ok=result["ok"], error=result["error"], repeated=repeated))
+            log.info("escalation notified" if result["ok"] else "escalation notification failed",
+                     extra={"conversation_id": event.conversation_id, "escalation_id": event.id, "user": r.username, "channel": r.channel,
+                            "error": result["error"], "repeated": repeated})

@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from sqlalchemy import select
@@ -29,12 +30,88 @@ from hub.config import Settings
 from hub.store import projection
 from hub.store.db import insert_for, make_engine, sessionmaker
 from hub.store.models import ProjectorOffset
-from processors.base import stats
+from processors.base import Outcome, dead_letter, stats
 
 log = logging.getLogger("hub.projector")
 BATCH = 500
 #: partitions this process projects; readiness needs some
 assigned_partitions: set[int] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What the projector needs of a consumed record (aiokafka's ConsumerRecord has these)."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+class ProjectorHandler:
+    """Events -> the read model, each poll in one transaction with the offsets it reached.
+
+    `on_records` returns what to publish (live frames, dead letters) instead of publishing;
+    the consumer loop below publishes. If the batch's transaction fails, each event is
+    retried alone, so one bad event goes to `deadletter`, not its batch."""
+
+    name = "projector"
+
+    def __init__(self, settings: Settings, *, db: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.db = db
+
+    def configure(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def stored_offsets(self) -> dict[int, int]:
+        async with self.db() as s:
+            rows = await s.scalars(select(ProjectorOffset).where(ProjectorOffset.topic == topics.CONVERSATIONS.name))
+            return {r.partition: r.next_offset for r in rows}
+
+    async def _apply(self, events: Sequence[ev.Event], positions: dict[tuple[str, int], int]) -> list[dict[str, Any]]:
+        async with self.db() as s, s.begin():
+            frames = await projection.apply(s, events)
+            for (topic, partition), next_offset in positions.items():
+                stmt = insert_for(s, ProjectorOffset).values(topic=topic, partition=partition, next_offset=next_offset)
+                await s.execute(stmt.on_conflict_do_update(index_elements=["topic", "partition"], set_={"next_offset": next_offset}))
+        return frames
+
+    async def on_records(self, batches: Mapping[Any, Sequence[Any]]) -> Outcome:
+        """One transaction for everything one poll returned, offsets included."""
+        decoded: list[tuple[Any, ev.Event | None, str]] = []
+        for records in batches.values():
+            for r in records:
+                try:
+                    decoded.append((r, ev.from_json(r.value), ""))
+                except Exception as exc:  # noqa: BLE001 - else it would restart on this record forever
+                    decoded.append((r, None, f"undecodable: {exc}"))
+        good = [e for _, e, _ in decoded if e is not None]
+        frames: list[dict[str, Any]] = []
+        ends = {(records[-1].topic, records[-1].partition): records[-1].offset + 1 for records in batches.values() if records}
+        try:
+            frames = await self._apply(good, ends)
+            failed = [(r, why) for r, e, why in decoded if e is None]
+        except Exception:  # noqa: BLE001 - fall back to one event at a time
+            log.warning("batch failed, projecting one by one", exc_info=True)
+            failed = []
+            for r, e, why in decoded:
+                position = {(r.topic, r.partition): r.offset + 1}
+                try:
+                    frames.extend(await self._apply([e] if e else [], position))
+                except Exception as exc:  # noqa: BLE001
+                    why = f"{type(exc).__name__}: {exc}"
+                    await self._apply([], position)
+                if why:
+                    failed.append((r, why))
+        out = Outcome()
+        for r, why in failed:
+            out.publish.append(dead_letter("projector", r.topic, r.partition, r.offset, r.value or b"", why))
+        stats["processed.projector"] += len(good)
+        for frame in frames:
+            cid = frame.get("conversation_id") or frame.get("conversation", {}).get("id", "")
+            out.emit(topics.LIVE, cid, ev.ReadModelUpdated(conversation_id=cid, frame=frame))
+        return out
 
 
 class OffsetsFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -49,9 +126,10 @@ class OffsetsFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class Projector:
+    """The consumer loop around ProjectorHandler: its own group, positions from the database."""
+
     def __init__(self, settings: Settings, db: async_sessionmaker[AsyncSession], bus: Bus) -> None:
-        self.settings = settings
-        self.db = db
+        self.handler = ProjectorHandler(settings, db=db)
         self.bus = bus
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
@@ -66,9 +144,7 @@ class Projector:
         )
 
     async def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
-        async with self.db() as s:
-            rows = await s.scalars(select(ProjectorOffset).where(ProjectorOffset.topic == topics.CONVERSATIONS.name))
-            stored = {r.partition: r.next_offset for r in rows}
+        stored = await self.handler.stored_offsets()
         for tp in assigned:
             if tp.partition in stored:
                 self.consumer.seek(tp, stored[tp.partition])
@@ -84,70 +160,19 @@ class Projector:
             while True:
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=BATCH)
                 if batches:
-                    await self.on_records(batches)
+                    await self.publish(await self.handler.on_records(batches))
         finally:
             await self.consumer.stop()
 
-    async def _apply(self, events: Sequence[ev.Event], positions: dict[TopicPartition, int]) -> list[dict[str, Any]]:
-        async with self.db() as s, s.begin():
-            frames = await projection.apply(s, events)
-            for tp, next_offset in positions.items():
-                stmt = insert_for(s, ProjectorOffset).values(topic=tp.topic, partition=tp.partition, next_offset=next_offset)
-                await s.execute(stmt.on_conflict_do_update(index_elements=["topic", "partition"], set_={"next_offset": next_offset}))
-        return frames
-
-    async def on_records(self, batches: dict[TopicPartition, Sequence[Any]]) -> None:
-        """One transaction for everything one poll returned, offsets included."""
-        decoded: list[tuple[TopicPartition, Any, ev.Event | None, str]] = []
-        for tp, records in batches.items():
-            for r in records:
-                try:
-                    decoded.append((tp, r, ev.from_json(r.value), ""))
-                except Exception as exc:  # noqa: BLE001 - else it would restart on this record forever
-                    decoded.append((tp, r, None, f"undecodable: {exc}"))
-        good = [e for _, _, e, _ in decoded if e is not None]
-        frames: list[dict[str, Any]] = []
-        try:
-            frames = await self._apply(good, {tp: records[-1].offset + 1 for tp, records in batches.items()})
-            failed = [(r, why) for _, r, e, why in decoded if e is None]
-        except Exception:  # noqa: BLE001 - fall back to one event at a time
-            log.warning("batch failed, projecting one by one", exc_info=True)
-            failed = []
-            for tp, r, e, why in decoded:
-                try:
-                    frames.extend(await self._apply([e] if e else [], {tp: r.offset + 1}))
-                except Exception as exc:  # noqa: BLE001
-                    why = f"{type(exc).__name__}: {exc}"
-                    await self._apply([], {tp: r.offset + 1})
-                if why:
-                    failed.append((r, why))
-        for r, why in failed:
-            await self.dead_letter(r, why)
-        stats["processed.projector"] += len(good)
-        await self.publish(frames)
-
-    async def dead_letter(self, record: Any, reason: str) -> None:
-        letter = ev.DeadLettered(
-            id=ev.derived_id("deadletter", "projector", record.topic, str(record.partition), str(record.offset)),
-            source_topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            processor="projector",
-            reason=reason[:2000],
-            payload=(record.value or b"").decode("utf-8", "replace")[:10000],
-        )
-        log.error("event dead-lettered", extra={"processor": "projector", "offset": record.offset, "reason": reason[:300]})
-        await self.bus.publish(topics.DEADLETTER, record.topic, letter)
-
-    async def publish(self, frames: list[dict[str, Any]]) -> None:
-        items = []
-        for frame in frames:
-            cid = frame.get("conversation_id") or frame.get("conversation", {}).get("id", "")
-            items.append((cid, ev.ReadModelUpdated(conversation_id=cid, frame=frame)))
-        if items:
+    async def publish(self, outcome: Outcome) -> None:
+        letters = [(p.key, p.event) for p in outcome.publish if p.topic == topics.DEADLETTER]
+        if letters:
+            await self.bus.publish_many(topics.DEADLETTER, letters)
+        frames = [(p.key, p.event) for p in outcome.publish if p.topic == topics.LIVE]
+        if frames:
             # Live pushes are best effort: the read model already has the change.
             try:
-                await self.bus.publish_many(topics.LIVE, items)
+                await self.bus.publish_many(topics.LIVE, frames)
             except Exception:  # noqa: BLE001
                 log.warning("live frames not published", exc_info=True)
 

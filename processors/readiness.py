@@ -2,39 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.events import utcnow
 from hub.store.db import insert_for
 from hub.store.models import WorkerHeartbeat
-from processors import projector
-from processors.app import app, db, log, worker_id
 
-
+log = logging.getLogger("hub.worker")
 SETTLED_AFTER = 3.0  # a first join often takes two generations; ready once it settled
-_last_unsettled = [time.monotonic()]
 
 
-def holds_partitions() -> tuple[bool, int]:
-    try:
-        assigned = len(app.consumer.assignment())
-    except Exception:  # noqa: BLE001 - consumer not started yet
-        return False, 0
-    holding = assigned > 0 and bool(projector.assigned_partitions) and not app.rebalancing and not getattr(app, "in_recovery", False)
-    if not holding:
-        _last_unsettled[0] = time.monotonic()
-    return holding and time.monotonic() - _last_unsettled[0] >= SETTLED_AFTER, assigned
+class Heartbeat:
+    def __init__(self, worker_id: str, db: async_sessionmaker[AsyncSession], holding: Callable[[], tuple[bool, int]]) -> None:
+        self.worker_id = worker_id
+        self.db = db
+        self.holding = holding  # (holds its partitions now, how many)
+        self.last_unsettled = time.monotonic()
+        self.said_ready = False
 
+    def settled(self) -> tuple[bool, int]:
+        holding, assigned = self.holding()
+        if not holding:
+            self.last_unsettled = time.monotonic()
+        return holding and time.monotonic() - self.last_unsettled >= SETTLED_AFTER, assigned
 
-@app.timer(0.5)
-async def heartbeat() -> None:
-    ready, assigned = holds_partitions()
-    values = {"id": worker_id, "ready": ready, "partitions": assigned, "heartbeat_at": utcnow()}
-    async with db() as session, session.begin():
-        stmt = insert_for(session, WorkerHeartbeat).values(**values)
-        await session.execute(
-            stmt.on_conflict_do_update(index_elements=["id"], set_={k: v for k, v in values.items() if k != "id"})
-        )
-    if ready and not getattr(heartbeat, "_said", False):
-        heartbeat._said = True  # type: ignore[attr-defined]
-        log.info("worker ready", extra={"worker": worker_id, "partitions": assigned})
+    async def beat(self) -> None:
+        ready, assigned = self.settled()
+        values = {"id": self.worker_id, "ready": ready, "partitions": assigned, "heartbeat_at": utcnow()}
+        async with self.db() as session, session.begin():
+            stmt = insert_for(session, WorkerHeartbeat).values(**values)
+            await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={k: v for k, v in values.items() if k != "id"}))
+        if ready and not self.said_ready:
+            self.said_ready = True
+            log.info("worker ready", extra={"worker": self.worker_id, "partitions": assigned})

@@ -1,65 +1,48 @@
-"""routing: conversation.events -> queue decisions; assignment: routing -> ConversationAssigned.
+"""routing: conversation.events -> queue requests on `routing`; assignment: `routing` ->
+ConversationAssigned.
 
 The queue's state lives on the queue's partition of `routing`, so one worker decides for a
-queue and two never assign the same conversation.
-"""
+queue and two never assign the same conversation."""
 
 from __future__ import annotations
 
 import logging
 
 from hub import events as ev
+from hub import topics
 from hub.domain import routing as decide
-from processors.app import app, settings
-from processors.base import guarded, send
-from processors.topics import conversations, routing
+from processors.base import Handler, Outcome, Staged
+from processors.state_codec import StateCodec
 
 log = logging.getLogger("hub.routing")
 
-queues = app.Table("routing-queues", default=dict, partitions=routing.partitions)
+
+class RoutingHandler(Handler):
+    """Stateless: what a conversation event means for queue membership (hub.domain.routing)."""
+
+    name = "routing"
+
+    async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
+        for request in decide.requests(event, self.settings.queues):
+            out.emit(topics.ROUTING, request.queue, request)  # type: ignore[attr-defined]
 
 
-def routing_requests(event: ev.Event) -> list[ev.Event]:
-    """What a conversation event means for queue membership."""
-    if isinstance(event, ev.ConversationOpened):
-        queue = decide.choose_queue(settings.queues, event.channel, event.language)
-        return [ev.ConversationQueued(id=ev.derived_id("queued", event.id), at=event.at, contact_id=event.contact_id, conversation_id=event.conversation_id, queue=queue)]
-    if isinstance(event, ev.ConversationTransferred):
-        return [
-            ev.ConversationReleased(id=ev.derived_id("released", event.id), at=event.at, contact_id=event.contact_id, conversation_id=event.conversation_id, queue=event.from_queue),
-            ev.ConversationQueued(id=ev.derived_id("queued", event.id), at=event.at, contact_id=event.contact_id, conversation_id=event.conversation_id, queue=event.queue),
-        ]
-    if isinstance(event, ev.ConversationResolved) and event.queue:
-        return [ev.ConversationReleased(id=ev.derived_id("released", event.id), at=event.at, contact_id=event.contact_id, conversation_id=event.conversation_id, queue=event.queue)]
-    if isinstance(event, ev.ConversationReopened) and event.queue:
-        return [ev.ConversationQueued(id=ev.derived_id("queued", event.id), at=event.at, contact_id=event.contact_id, conversation_id=event.conversation_id, queue=event.queue)]
-    return []
+class AssignmentHandler(Handler):
+    """Table: queue name -> queue state (agents, waiting conversations, who has which)."""
 
+    name = "assignment"
 
-async def on_conversation_event(event: ev.Event) -> None:
-    for request in routing_requests(event):
-        await send(routing, request.queue, request)
+    @staticmethod
+    def codec() -> StateCodec:
+        return StateCodec(decide.encode, decide.decode)
 
-
-async def on_routing_event(event: ev.Event) -> None:
-    queue = getattr(event, "queue", "")
-    state, assignments = decide.apply(queues.get(queue) or None, event)
-    queues[queue] = state
-    for a in assignments:
-        await send(conversations, a.contact_id, a)
-        log.info("conversation assigned", extra={"conversation_id": a.conversation_id, "queue": a.queue, "agent": a.agent})
-
-
-ROUTED = frozenset({"ConversationOpened", "ConversationTransferred", "ConversationResolved", "ConversationReopened"})
-
-
-@app.agent(conversations, concurrency=1)
-async def route(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        await guarded("routing", event, on_conversation_event, ROUTED)
-
-
-@app.agent(routing, concurrency=1)
-async def assign(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        await guarded("assignment", event, on_routing_event)
+    async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
+        queue = getattr(event, "queue", "")
+        before = table.get(queue)
+        state, assignments = decide.apply(before, event)
+        if state != before:
+            table.set(queue, state)
+        for a in assignments:
+            out.emit(topics.CONVERSATIONS, a.contact_id, a)
+            if not self.rebuilding:
+                log.info("conversation assigned", extra={"conversation_id": a.conversation_id, "queue": a.queue, "agent": a.agent})

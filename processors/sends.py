@@ -11,7 +11,7 @@ be durable before the call, which a committed row is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,3 +40,15 @@ async def send_once(
     async with db() as s, s.begin():
         await s.execute(update(SendRecord).where(SendRecord.id == key).values(state="done", result=result, finished_at=utcnow()))
     return result, repeated
+
+
+class Sender:
+    """`send_once` with the worker's database and its channel adapters, for the handlers
+    that reach people (dispatch, notifier); tests give them a recording one instead."""
+
+    def __init__(self, db: async_sessionmaker[AsyncSession], channel_for: Callable[[str], Channel | None]) -> None:
+        self.db = db
+        self.channel_for = channel_for
+
+    async def send_once(self, key: str, reply: OutboundReply) -> tuple[dict[str, Any], bool]:
+        return await send_once(self.db, key, self.channel_for(reply.channel), reply)

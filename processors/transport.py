@@ -85,4 +85,6 @@ class Transport(fa.Transport):
     Consumer = Consumer
 
 
-drivers.TRANSPORTS.aliases[SCHEME] = "processors.transport:Transport"
+def register() -> None:
+    """Make `hubkafka://` name this transport (faust looks schemes up in this table)."""
+    drivers.TRANSPORTS.aliases[SCHEME] = "processors.transport:Transport"

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from hub.config import ConfigError, parse_duration
+from hub.domain.sla import CLOCKS
 from hub.events import (
     ConversationEvent,
     ConversationResolved,
@@ -28,6 +29,7 @@ from hub.events import (
 
 State = dict[str, Any]
 _TRIGGERS = ("complaint", "breached")
+
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ def parse_ladders(raw: Mapping[str, Any]) -> tuple[Ladder, ...]:
         when = item.get("when") or {}
         if not isinstance(when, dict) or not when or set(when) - set(_TRIGGERS):
             raise ConfigError(f"{where}.when must be {{ complaint = true }} or {{ breached = \"first_response\" }}")
+        if "complaint" in when and when["complaint"] is not True:
+            raise ConfigError(f"{where}.when.complaint must be true")
+        if "breached" in when and when["breached"] not in CLOCKS:
+            raise ConfigError(f"{where}.when.breached must name a clock: {', '.join(CLOCKS)}")
         levels = item.get("levels")
         if not isinstance(levels, list) or not levels:
             raise ConfigError(f"{where}.levels must list at least one {{ after = \"1h\", notify = [\"role:lead\"] }}")

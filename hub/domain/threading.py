@@ -30,6 +30,11 @@ def empty() -> State:
     return {}
 
 
+def holding(conversation_id: str) -> State:
+    """The state of a contact whose open conversation is known from elsewhere (the read model)."""
+    return {"open": conversation_id}
+
+
 def open_conversation(state: State) -> str | None:
     """The contact's open conversation, if any."""
     return state.get("open")

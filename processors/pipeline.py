@@ -1,0 +1,197 @@
+"""The worker's pipeline as data: every processor, what it reads and handles, what it may
+publish, its table and its timers. `processors.app.build_app` registers the Faust agents
+from this table and nothing else; docs/design.md's data-flow picture is checked against it
+(tests/processors/test_pipeline.py), so the two cannot drift apart.
+
+Kinds:
+- `agent`: a Faust agent (concurrency 1, see docs/design.md on faust #606) over `reads`.
+- `consumer`: its own aiokafka consumer group on its own thread, offsets in the database
+  in the same transaction as its rows (the projector: exactly once into the read model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from hub import topics
+from hub.events import catalogue
+from hub.topics import TopicSpec
+
+
+@dataclass(frozen=True)
+class Timer:
+    name: str
+    every: float  # seconds between ticks
+    does: str  # what a tick does, for readers
+
+
+@dataclass(frozen=True)
+class Processor:
+    name: str
+    reads: tuple[TopicSpec, ...]
+    handles: frozenset[str]  # event types handed to the handler; the rest are skipped undecoded
+    publishes: tuple[TopicSpec, ...]
+    handler: str  # "module:Class" of the plain handler object
+    table: str | None = None  # the Faust table it is the only writer of
+    timers: tuple[Timer, ...] = ()
+    kind: str = "agent"  # agent | consumer
+    writes_database: bool = False
+    calls_providers: bool = False  # may wait on Twilio/Telegram/SMTP: never shares an agent with others
+    why: str = ""
+
+    def handler_class(self) -> type[Any]:
+        module, _, name = self.handler.partition(":")
+        cls: type[Any] = getattr(import_module(module), name)
+        return cls
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A role outside the worker that writes or reads topics (for the picture)."""
+
+    name: str
+    reads: tuple[TopicSpec, ...]
+    publishes: tuple[TopicSpec, ...]
+    why: str = ""
+
+
+CONVERSATION_TYPES = frozenset({"ConversationOpened", "ConversationTransferred", "ConversationResolved", "ConversationReopened"})
+
+PIPELINE: tuple[Processor, ...] = (
+    Processor(
+        name="intake",
+        reads=(topics.INBOUND, topics.CONVERSATIONS),
+        handles=frozenset({"InboundMessageAccepted", "InboundMessageEdited", "ConversationResolved", "ConversationReopened"}),
+        publishes=(topics.CONVERSATIONS,),
+        handler="processors.intake:IntakeHandler",
+        table="intake-threads",
+        why="threads a customer's message into her open conversation, or opens one",
+    ),
+    Processor(
+        name="routing",
+        reads=(topics.CONVERSATIONS,),
+        handles=CONVERSATION_TYPES,
+        publishes=(topics.ROUTING,),
+        handler="processors.routing:RoutingHandler",
+        why="turns conversation events into queue membership requests, keyed by queue",
+    ),
+    Processor(
+        name="assignment",
+        reads=(topics.ROUTING,),
+        handles=frozenset({"ConversationQueued", "ConversationReleased", "AssignmentRequested", "AgentAvailabilityChanged"}),
+        publishes=(topics.CONVERSATIONS,),
+        handler="processors.routing:AssignmentHandler",
+        table="routing-queues",
+        why="one writer per queue picks the agent (state on the queue's partition)",
+    ),
+    Processor(
+        name="sla",
+        reads=(topics.CONVERSATIONS,),
+        handles=frozenset({
+            "ConversationOpened", "MessageReceived", "ReplyRequested", "ConversationMarkedPending", "ConversationResolved",
+            "ConversationReopened", "ComplaintDetected", "ConversationTransferred", "ConversationAssigned", "SlaWarning", "SlaBreached",
+        }),
+        publishes=(topics.CONVERSATIONS,),
+        handler="processors.sla:SlaHandler",
+        table="sla-clocks",
+        timers=(Timer("fire_due_clocks", 0.25, "publishes due SLA warnings and breaches"),),
+        why="the response-time clocks, and complaints detected in the customer's words",
+    ),
+    Processor(
+        name="escalation",
+        reads=(topics.CONVERSATIONS,),
+        handles=frozenset({"ComplaintDetected", "SlaBreached", "Escalated", "EscalationAcknowledged", "ConversationResolved"}),
+        publishes=(topics.CONVERSATIONS,),
+        handler="processors.escalation:EscalationHandler",
+        table="escalation-ladders",
+        timers=(Timer("fire_due_levels", 0.25, "publishes due escalation levels"),),
+        why="complaints and breaches climb their ladder until acknowledged or resolved",
+    ),
+    Processor(
+        name="dispatch",
+        reads=(topics.CONVERSATIONS,),
+        handles=frozenset({"ReplyRequested", "ContactOptedOut", "ContactOptedIn"}),
+        publishes=(topics.CONVERSATIONS, topics.OUTBOUND_WEB),
+        handler="processors.dispatch:DispatchHandler",
+        table="dispatch-optouts",
+        writes_database=True,
+        calls_providers=True,
+        why="sends an agent's reply on the customer's channel, once",
+    ),
+    Processor(
+        name="notifier",
+        reads=(topics.CONVERSATIONS,),
+        handles=frozenset({"Escalated"}),
+        publishes=(topics.CONVERSATIONS,),
+        handler="processors.notifier:NotifierHandler",
+        writes_database=True,
+        calls_providers=True,
+        why="tells each person of an escalation level, on each of their channels, once",
+    ),
+    Processor(
+        name="projector",
+        reads=(topics.CONVERSATIONS,),
+        handles=frozenset(),  # every event: the read model shows them all
+        publishes=(topics.LIVE, topics.DEADLETTER),
+        handler="processors.projector:ProjectorHandler",
+        kind="consumer",
+        writes_database=True,
+        why="the read model, with its offsets in the same transaction; live frames for agents",
+    ),
+    Processor(
+        name="deadletter",
+        reads=(topics.DEADLETTER,),
+        handles=frozenset({"DeadLettered"}),
+        publishes=(),
+        handler="processors.deadletter:DeadletterHandler",
+        writes_database=True,
+        why="keeps what could not be processed, for `contacthub deadletter`",
+    ),
+)
+
+#: What the worker does besides its processors.
+WORKER_TIMERS: tuple[Timer, ...] = (Timer("heartbeat", 0.5, "a row per worker: /readyz knows it holds its partitions"),)
+
+EDGES: tuple[Edge, ...] = (
+    Edge("channels", reads=(), publishes=(topics.INBOUND, topics.CONVERSATIONS),
+         why="webhooks, pollers, sockets and SMTP accept customer messages (and delivery states)"),
+    Edge("web", reads=(topics.LIVE, topics.OUTBOUND_WEB), publishes=(topics.CONVERSATIONS, topics.ROUTING, topics.LIVE),
+         why="agent and manager actions; live sockets; web chat replies to the socket's process"),
+)
+
+#: Every processor writes what it could not handle here (faust would ack and drop it).
+FAILURES = topics.DEADLETTER
+
+
+def by_name(name: str) -> Processor:
+    for p in PIPELINE:
+        if p.name == name:
+            return p
+    raise KeyError(name)
+
+
+def problems() -> list[str]:
+    """What is wrong with the table itself; empty when it is whole."""
+    out: list[str] = []
+    known_types = set(catalogue())
+    known_topics = {t.name for t in topics.ALL}
+    names = [p.name for p in PIPELINE]
+    if len(names) != len(set(names)):
+        out.append("two processors share a name")
+    tables = [p.table for p in PIPELINE if p.table]
+    if len(tables) != len(set(tables)):
+        out.append("two processors write one table")
+    for p in PIPELINE:
+        for t in (*p.reads, *p.publishes):
+            if t.name not in known_topics:
+                out.append(f"{p.name}: topic {t.name} is not in hub.topics")
+        for kind in p.handles:
+            if kind not in known_types:
+                out.append(f"{p.name}: handles unknown event type {kind}")
+        if p.kind not in ("agent", "consumer"):
+            out.append(f"{p.name}: unknown kind {p.kind}")
+        if p.timers and not p.table:
+            out.append(f"{p.name}: a timer without a table has nothing to read")
+    return out

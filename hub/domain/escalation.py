@@ -6,14 +6,19 @@ the escalation was acknowledged (by a lead or a manager, or by taking the conver
 or the conversation was resolved. Each level fires once: the Escalated event's id is derived
 from the conversation, the ladder and the level, and the state records the levels fired.
 
-State per conversation (kept by the escalation processor on the contact's partition):
-    {"contact_id": str, "ladders": {name: {"since": iso, "fired": int, "acked": bool, "reason": str}}}
+State per conversation (kept by the escalation processor on the contact's partition): a
+`Ladders` naming the contact and, per running ladder, a `Run` (when it was triggered, as an
+aware UTC datetime; how many levels fired; whether it was acknowledged; why it started).
+The functions never change the state they are given (the processor compares before and
+after); an event that changes nothing hands back the same object. `encode` writes
+`[contact, [[ladder, since as epoch seconds, fired, acked, reason], ...]]`; `decode` also reads
+the older dict form.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from hub.config import ConfigError, parse_duration
@@ -27,9 +32,27 @@ from hub.events import (
     derived_id,
 )
 
-State = dict[str, Any]
 _TRIGGERS = ("complaint", "breached")
 
+
+@dataclass(slots=True, frozen=True)
+class Run:
+    """One ladder running for a conversation."""
+
+    since: datetime  # the trigger's time, timezone-aware
+    fired: int = 0  # levels fired so far
+    acked: bool = False
+    reason: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class Ladders:
+    contact_id: str = ""
+    runs: dict[str, Run] = field(default_factory=dict)  # by ladder name
+
+
+State = Ladders
+_EMPTY = Ladders()
 
 
 @dataclass(frozen=True)
@@ -80,18 +103,31 @@ def parse_ladders(raw: Mapping[str, Any]) -> tuple[Ladder, ...]:
     return tuple(out)
 
 
-def running(state: State) -> bool:
+def running(state: Ladders | None) -> bool:
     """Whether any ladder still runs for the conversation (else its state can go)."""
-    return bool(state.get("ladders"))
+    return bool(state and state.runs)
 
 
-def encode(state: State) -> Any:
-    """JSON-able form for the table's changelog."""
-    return state
+def encode(state: Ladders) -> list[Any]:
+    """JSON-able form for the table's changelog (epoch floats round-trip to the microsecond)."""
+    return [state.contact_id, [[name, r.since.timestamp(), r.fired, r.acked, r.reason] for name, r in state.runs.items()]]
 
 
-def decode(data: Any) -> State:
-    return dict(data or {})
+def decode(data: Any) -> Ladders:
+    if not data:
+        return _EMPTY
+    if isinstance(data, dict):  # written before the state was typed: since was ISO
+        runs = {name: Run(_aware(datetime.fromisoformat(r["since"])), int(r.get("fired", 0)), bool(r.get("acked")), r.get("reason", ""))
+                for name, r in (data.get("ladders") or {}).items()}
+        return Ladders(data.get("contact_id", ""), runs)
+    contact_id, rows = data
+    return Ladders(contact_id, {name: Run(datetime.fromtimestamp(since, timezone.utc), int(fired), bool(acked), reason)
+                                for name, since, fired, acked, reason in rows})
+
+
+def _aware(at: datetime) -> datetime:
+    # event times are UTC; a naive one came from an older writer and meant UTC too
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
 
 
 def triggered(ladder: Ladder, event: Event) -> str | None:
@@ -104,65 +140,79 @@ def triggered(ladder: Ladder, event: Event) -> str | None:
     return None
 
 
-def on_event(state: State, event: Event, ladders: tuple[Ladder, ...]) -> State:
-    """The conversation's ladders after one event of `conversation.events`."""
+def on_event(state: Ladders | None, event: Event, ladders: tuple[Ladder, ...]) -> Ladders:
+    """The conversation's ladders after one event of `conversation.events` (None or an empty
+    state: nothing known yet)."""
+    current = state or _EMPTY
     if not isinstance(event, ConversationEvent):
-        return state
-    running: dict[str, Any] = dict(state.get("ladders") or {})
+        return current
     if isinstance(event, ConversationResolved):
-        return {**state, "contact_id": event.contact_id, "ladders": {}}  # resolution stops every ladder
+        return _changed(current, event.contact_id, {})  # resolution stops every ladder
+    runs = current.runs
     if isinstance(event, Escalated):
-        ladder = running.get(event.ladder)
-        if ladder is not None:
-            running[event.ladder] = {**ladder, "fired": max(ladder["fired"], event.level)}
+        run = runs.get(event.ladder)
+        if run is not None and event.level > run.fired:
+            runs = {**runs, event.ladder: Run(run.since, event.level, run.acked, run.reason)}
     elif isinstance(event, EscalationAcknowledged):
-        for name, ladder in running.items():
-            if name == event.ladder or not event.ladder:
-                running[name] = {**ladder, "acked": True}
+        acked = {name: Run(r.since, r.fired, True, r.reason) for name, r in runs.items() if not r.acked and (name == event.ladder or not event.ladder)}
+        if acked:
+            runs = {**runs, **acked}
     else:
         for ladder in ladders:
             reason = triggered(ladder, event)
-            if reason and ladder.name not in running:  # a trigger again does not restart a ladder
-                running[ladder.name] = {"since": event.at.isoformat(), "fired": 0, "acked": False, "reason": reason}
-    return {**state, "contact_id": event.contact_id, "ladders": running}
+            if reason and ladder.name not in runs:  # a trigger again does not restart a ladder
+                runs = {**runs, ladder.name: Run(event.at, 0, False, reason)}
+    return _changed(current, event.contact_id, runs)
 
 
-def due(state: State, conversation_id: str, now: datetime, ladders: tuple[Ladder, ...]) -> list[Escalated]:
+def _changed(state: Ladders, contact_id: str, runs: dict[str, Run]) -> Ladders:
+    # the same object when nothing moved, so the processor's comparison writes nothing
+    if state.contact_id == contact_id and state.runs == runs:
+        return state
+    return Ladders(contact_id, runs)
+
+
+def _next_level(run: Run, ladder: Ladder | None) -> tuple[Level, datetime] | None:
+    """The run's next level and when it is due, if it still climbs."""
+    if ladder is None or run.acked or run.fired >= len(ladder.levels):
+        return None
+    level = ladder.levels[run.fired]
+    return level, run.since + timedelta(seconds=level.after)
+
+
+def due(state: Ladders | None, conversation_id: str, now: datetime, ladders: tuple[Ladder, ...]) -> list[Escalated]:
     """Levels whose time has come and that have not fired: at most the next one per ladder
     (the one after it fires once this one is recorded, so levels stay in order)."""
+    if not state:
+        return []
     by_name = {ladder.name: ladder for ladder in ladders}
     out: list[Escalated] = []
-    for name, run in (state.get("ladders") or {}).items():
-        ladder = by_name.get(name)
-        if ladder is None or run["acked"] or run["fired"] >= len(ladder.levels):
+    for name, run in state.runs.items():
+        nxt = _next_level(run, by_name.get(name))
+        if nxt is None or nxt[1] > now:
             continue
-        level = ladder.levels[run["fired"]]
-        at = datetime.fromisoformat(run["since"]) + timedelta(seconds=level.after)
-        if at <= now:
-            number = run["fired"] + 1
-            out.append(
-                Escalated(
-                    id=derived_id("escalated", conversation_id, name, str(number)),
-                    at=now,
-                    contact_id=state["contact_id"],
-                    conversation_id=conversation_id,
-                    ladder=name,
-                    level=number,
-                    reason=run["reason"],
-                    notify=list(level.notify),
-                    due_at=at,
-                )
+        level, at = nxt
+        number = run.fired + 1
+        out.append(
+            Escalated(
+                id=derived_id("escalated", conversation_id, name, str(number)),
+                at=now,
+                contact_id=state.contact_id,
+                conversation_id=conversation_id,
+                ladder=name,
+                level=number,
+                reason=run.reason,
+                notify=list(level.notify),
+                due_at=at,
             )
+        )
     return out
 
 
-def next_due(state: State, ladders: tuple[Ladder, ...]) -> datetime | None:
+def next_due(state: Ladders | None, ladders: tuple[Ladder, ...]) -> datetime | None:
     """When this conversation's next level is due, for the timer's schedule."""
+    if not state:
+        return None
     by_name = {ladder.name: ladder for ladder in ladders}
-    times = []
-    for name, run in (state.get("ladders") or {}).items():
-        ladder = by_name.get(name)
-        if ladder is None or run["acked"] or run["fired"] >= len(ladder.levels):
-            continue
-        times.append(datetime.fromisoformat(run["since"]) + timedelta(seconds=ladder.levels[run["fired"]].after))
+    times = [nxt[1] for name, run in state.runs.items() if (nxt := _next_level(run, by_name.get(name))) is not None]
     return min(times, default=None)

@@ -1,21 +1,54 @@
 """Queue choice and agent assignment: pure functions over one queue's state.
 
-Queue state (kept on the queue's partition, so one writer decides for a queue):
-    {"agents": {name: {"online": bool, "capacity": int, "load": [conversation ids]}},
-     "waiting": [[conversation id, contact id], ...],   # FIFO
-     "seen": {conversation id: agent or None}}
+Queue state (kept on the queue's partition, so one writer decides for a queue): a `QueueState`
+of the agents (`AgentSlot`: online, capacity, the conversations they carry), the FIFO of
+conversations waiting for an agent (with their contact), and `assigned`, every conversation
+the queue holds mapped to its agent or None while it waits. `assigned` is an index of the other
+two, kept for O(1) lookups and rebuilt by `decode`, so the changelog carries each id once.
+
+The queue holds a conversation only between its ConversationQueued and its ConversationReleased.
+Earlier the state kept conversations for good when no release reached the queue: a
+ConversationResolved whose `queue` was empty (the read model had not yet projected the
+conversation's first assignment) produced no release at all, and one naming a stale queue (a
+transfer not yet projected, or a manual assignment sent to the fallback queue) released it
+where it no longer was. Such a conversation stayed in `seen`, in the waiting list or in its
+agent's load (eating capacity) forever. `requests()` now releases a resolved conversation in
+every queue, and a transferred one in every queue but its new one; a queue that does not hold
+the conversation ignores the release, so the extra events (one per configured queue) cost a
+lookup each.
+
+Redelivery. Nothing is remembered about released conversations, so idempotence rests on
+`assigned`: a ConversationQueued for a conversation the queue holds assigns nothing new, a
+release of one it does not hold frees nothing, and a manual assignment to the agent already
+carrying it changes nothing. After a crash Kafka redelivers from the last committed offset, in
+order, so a ConversationQueued comes again before its own ConversationReleased (it is then
+held and ignored) unless the table had already recorded the release. In that case the
+conversation is queued again and released again by the redelivered release right after it,
+and the state ends as it was; the assignment emitted in between carries the same derived id
+when it picks the same agent, so consumers that dedupe on ids drop it. Keeping tombstones of
+released conversations would avoid that, but the state would grow with every conversation
+again, and a reopened conversation must be queued again anyway (its ConversationQueued has
+a new id but the same conversation id).
+
+Not covered: an AssignmentRequested for a conversation already resolved (an agent assigns a
+closed conversation) puts it in that agent's load until the conversation is resolved again.
+
+The functions never change the state they are given (the processor compares before and after
+to decide whether to write the table): `apply` builds a new `QueueState` sharing everything it
+did not change, and returns the very same object when the event changes nothing.
 """
 
 from __future__ import annotations
 
-import copy
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 from hub.config import QueueConfig
 from hub.events import (
     AgentAvailabilityChanged,
     AssignmentRequested,
     ConversationAssigned,
+    ConversationEvent,
     ConversationOpened,
     ConversationQueued,
     ConversationReleased,
@@ -26,7 +59,22 @@ from hub.events import (
     derived_id,
 )
 
-State = dict[str, Any]
+
+@dataclass(slots=True, frozen=True)
+class AgentSlot:
+    online: bool = False
+    capacity: int = 5
+    load: tuple[str, ...] = ()  # conversations carried, oldest first
+
+
+@dataclass(slots=True, frozen=True)
+class QueueState:
+    agents: dict[str, AgentSlot] = field(default_factory=dict)
+    waiting: tuple[tuple[str, str], ...] = ()  # (conversation, contact), first come first served
+    assigned: dict[str, str | None] = field(default_factory=dict)  # every held conversation: its agent, None while waiting
+
+
+State = QueueState
 
 
 def choose_queue(queues: Sequence[QueueConfig], channel: str, language: str = "") -> str:
@@ -38,49 +86,81 @@ def choose_queue(queues: Sequence[QueueConfig], channel: str, language: str = ""
 
 
 def requests(event: Event, queues: Sequence[QueueConfig]) -> list[Event]:
-    """What a conversation event means for queue membership (published on `routing`)."""
-    common = {"at": event.at, "contact_id": event.contact_id, "conversation_id": event.conversation_id} if hasattr(event, "conversation_id") else {}
+    """What a conversation event means for queue membership (published on `routing`, keyed
+    by each event's queue)."""
+    if not isinstance(event, ConversationEvent):
+        return []
+    common = {"at": event.at, "contact_id": event.contact_id, "conversation_id": event.conversation_id}
     if isinstance(event, ConversationOpened):
         queue = choose_queue(queues, event.channel, event.language)
         return [ConversationQueued(id=derived_id("queued", event.id), queue=queue, **common)]
     if isinstance(event, ConversationTransferred):
-        return [
-            ConversationReleased(id=derived_id("released", event.id), queue=event.from_queue, **common),
-            ConversationQueued(id=derived_id("queued", event.id), queue=event.queue, **common),
-        ]
-    if isinstance(event, ConversationResolved) and event.queue:
-        return [ConversationReleased(id=derived_id("released", event.id), queue=event.queue, **common)]
+        released = _releases(event, common, event.from_queue, queues, keep=event.queue)
+        return [*released, ConversationQueued(id=derived_id("queued", event.id), queue=event.queue, **common)]
+    if isinstance(event, ConversationResolved):
+        return _releases(event, common, event.queue, queues)
     if isinstance(event, ConversationReopened) and event.queue:
         return [ConversationQueued(id=derived_id("queued", event.id), queue=event.queue, **common)]
     return []
 
 
-def encode(state: State) -> Any:
-    """JSON-able form for the table's changelog."""
-    return state
+def _releases(event: Event, common: dict[str, Any], named: str, queues: Sequence[QueueConfig], keep: str = "") -> list[Event]:
+    """A release in the queue the event names (with the id it always had) and in every other
+    configured queue but `keep` (the one a transfer goes to): the name comes from the read
+    model, which can lag behind routing, so it alone may miss the queue holding the conversation."""
+    out: list[Event] = []
+    if named:
+        out.append(ConversationReleased(id=derived_id("released", event.id), queue=named, **common))
+    # with no queues configured everything goes to choose_queue's fallback, so that one is released
+    for name in [q.name for q in queues] or [choose_queue(queues, "")]:
+        if name not in (named, keep):
+            out.append(ConversationReleased(id=derived_id("released", event.id, name), queue=name, **common))
+    return out
 
 
-def decode(data: Any) -> State:
-    return dict(data) if data else empty_state()
+def empty_state() -> QueueState:
+    return QueueState()
 
 
-def empty_state() -> State:
-    return {"agents": {}, "waiting": [], "seen": {}}
-
-
-def _pick_agent(state: State) -> str | None:
-    free = [
-        (len(a["load"]), name)
-        for name, a in state["agents"].items()
-        if a["online"] and len(a["load"]) < a["capacity"]
+def encode(state: QueueState) -> list[Any]:
+    """JSON-able form for the table's changelog: `[[[agent, online, capacity, [load]], ...],
+    [[conversation, contact], ...]]`; `assigned` is left out, `decode` rebuilds it."""
+    return [
+        [[name, slot.online, slot.capacity, list(slot.load)] for name, slot in state.agents.items()],
+        [list(w) for w in state.waiting],
     ]
+
+
+def decode(data: Any) -> QueueState:
+    if not data:
+        return QueueState()
+    if isinstance(data, dict):  # written before the state was typed; its `seen` is rebuilt from loads and waiting
+        rows = [[n, a.get("online", False), a.get("capacity", 5), a.get("load") or []] for n, a in (data.get("agents") or {}).items()]
+        waiting = data.get("waiting") or []
+    else:
+        rows, waiting = data[0], data[1]
+    agents: dict[str, AgentSlot] = {}
+    assigned: dict[str, str | None] = {}
+    for name, on, capacity, load in rows:
+        # a conversation held twice would break the index; the first place wins
+        kept = tuple(c for c in dict.fromkeys(load) if c not in assigned)
+        assigned.update(dict.fromkeys(kept, name))
+        agents[name] = AgentSlot(bool(on), int(capacity), kept)
+    queue: list[tuple[str, str]] = []
+    for conv, contact in waiting:
+        if conv not in assigned:
+            assigned[conv] = None
+            queue.append((conv, contact))
+    return QueueState(agents, tuple(queue), assigned)
+
+
+def _pick_agent(agents: Mapping[str, AgentSlot]) -> str | None:
+    """The least-loaded online agent with room (by name among equals, so a replay picks the same)."""
+    free = [(len(a.load), name) for name, a in agents.items() if a.online and len(a.load) < a.capacity]
     return min(free)[1] if free else None
 
 
-def _assign(state: State, queue: str, conv: str, contact: str, agent: str | None, cause: str, by: str) -> Event:
-    state["seen"][conv] = agent
-    if agent is not None:
-        state["agents"][agent]["load"].append(conv)
+def _assigned(queue: str, conv: str, contact: str, agent: str | None, cause: str, by: str) -> ConversationAssigned:
     return ConversationAssigned(
         id=derived_id("assigned", conv, agent or "", cause),
         contact_id=contact,
@@ -91,55 +171,80 @@ def _assign(state: State, queue: str, conv: str, contact: str, agent: str | None
     )
 
 
-def _drain(state: State, queue: str, cause: str) -> list[Event]:
+def _carry(agents: Mapping[str, AgentSlot], agent: str, conv: str) -> dict[str, AgentSlot]:
+    slot = agents[agent]
+    return {**agents, agent: AgentSlot(slot.online, slot.capacity, (*slot.load, conv))}
+
+
+def _without(state: QueueState, conv: str) -> QueueState:
+    """The state no longer holding `conv` (waiting or carried)."""
+    if conv not in state.assigned:
+        return state
+    agent = state.assigned[conv]
+    assigned = dict(state.assigned)
+    del assigned[conv]
+    if agent is None:
+        return QueueState(state.agents, tuple(w for w in state.waiting if w[0] != conv), assigned)
+    slot = state.agents[agent]
+    agents = {**state.agents, agent: AgentSlot(slot.online, slot.capacity, tuple(c for c in slot.load if c != conv))}
+    return QueueState(agents, state.waiting, assigned)
+
+
+def _drain(state: QueueState, queue: str, cause: str) -> tuple[QueueState, list[Event]]:
+    """Hand waiting conversations, oldest first, to agents with room."""
+    if not state.waiting or _pick_agent(state.agents) is None:
+        return state, []
+    agents = dict(state.agents)
+    assigned = dict(state.assigned)
     out: list[Event] = []
-    while state["waiting"]:
-        agent = _pick_agent(state)
+    taken = 0
+    while taken < len(state.waiting):
+        agent = _pick_agent(agents)
         if agent is None:
             break
-        conv, contact = state["waiting"].pop(0)
-        out.append(_assign(state, queue, conv, contact, agent, cause, "routing"))
-    return out
+        conv, contact = state.waiting[taken]
+        taken += 1
+        slot = agents[agent]
+        agents[agent] = AgentSlot(slot.online, slot.capacity, (*slot.load, conv))
+        assigned[conv] = agent
+        out.append(_assigned(queue, conv, contact, agent, cause, "routing"))
+    return QueueState(agents, state.waiting[taken:], assigned), out
 
 
-def _release(state: State, conv: str) -> None:
-    state["seen"].pop(conv, None)
-    state["waiting"] = [w for w in state["waiting"] if w[0] != conv]
-    for a in state["agents"].values():
-        if conv in a["load"]:
-            a["load"].remove(conv)
-
-
-def apply(state: State | None, event: Event) -> tuple[State, list[Event]]:
+def apply(state: QueueState | None, event: Event) -> tuple[QueueState, list[Event]]:
     """Returns the new state and the ConversationAssigned events to emit. Idempotent: the
-    same event applied twice assigns nothing new."""
-    s = copy.deepcopy(state) if state else empty_state()
-    out: list[Event] = []
+    same event applied twice assigns nothing new. The state passed in is never changed."""
+    s = state if state is not None else QueueState()
     if isinstance(event, ConversationQueued):
-        if event.conversation_id in s["seen"]:
+        conv = event.conversation_id
+        if conv in s.assigned:
             return s, []
-        agent = _pick_agent(s)
-        out.append(_assign(s, event.queue, event.conversation_id, event.contact_id, agent, event.id, "routing"))
+        agent = _pick_agent(s.agents)
+        assigned = {**s.assigned, conv: agent}
         if agent is None:
-            s["waiting"].append([event.conversation_id, event.contact_id])
-    elif isinstance(event, ConversationReleased):
-        if event.conversation_id not in s["seen"] and not any(
-            w[0] == event.conversation_id for w in s["waiting"]
-        ):
+            s = QueueState(s.agents, (*s.waiting, (conv, event.contact_id)), assigned)
+        else:
+            s = QueueState(_carry(s.agents, agent, conv), s.waiting, assigned)
+        return s, [_assigned(event.queue, conv, event.contact_id, agent, event.id, "routing")]
+    if isinstance(event, ConversationReleased):
+        if event.conversation_id not in s.assigned:
             return s, []
-        _release(s, event.conversation_id)
-        out.extend(_drain(s, event.queue, event.id))
-    elif isinstance(event, AssignmentRequested):
-        if event.agent not in s["agents"]:
-            s["agents"][event.agent] = {"online": False, "capacity": 5, "load": []}
-        if s["seen"].get(event.conversation_id) == event.agent:
+        return _drain(_without(s, event.conversation_id), event.queue, event.id)
+    if isinstance(event, AssignmentRequested):
+        conv = event.conversation_id
+        if s.assigned.get(conv) == event.agent:
             return s, []
-        _release(s, event.conversation_id)
-        out.append(_assign(s, event.queue, event.conversation_id, event.contact_id, event.agent, event.id, event.by))
-        out.extend(_drain(s, event.queue, event.id))
-    elif isinstance(event, AgentAvailabilityChanged):
-        agent = s["agents"].setdefault(event.agent, {"online": False, "capacity": event.capacity, "load": []})
-        agent["online"] = event.online
-        agent["capacity"] = event.capacity
-        out.extend(_drain(s, event.queue, event.id))
-    return s, out
+        s = _without(s, conv)
+        # a person's choice: the agent takes it even offline or over capacity
+        agents = s.agents if event.agent in s.agents else {**s.agents, event.agent: AgentSlot(False, 5, ())}
+        s = QueueState(_carry(agents, event.agent, conv), s.waiting, {**s.assigned, conv: event.agent})
+        moved = _assigned(event.queue, conv, event.contact_id, event.agent, event.id, event.by)
+        s, drained = _drain(s, event.queue, event.id)
+        return s, [moved, *drained]
+    if isinstance(event, AgentAvailabilityChanged):
+        slot = s.agents.get(event.agent)
+        new = AgentSlot(event.online, event.capacity, slot.load if slot else ())
+        if new != slot:
+            s = QueueState({**s.agents, event.agent: new}, s.waiting, s.assigned)
+        return _drain(s, event.queue, event.id)
+    return s, []

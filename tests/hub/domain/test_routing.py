@@ -248,3 +248,153 @@ def test_offline_agent_does_not_take_from_the_waiting_list_on_release() -> None:
     assert out == []
     state, out = run(state, [online("alice", capacity=1)])
     assert assigned(out) == [("c2", "alice")]
+
+
+# --- typed state: encode/decode, inputs untouched ----------------------------------------
+
+
+def held(state: routing.QueueState) -> set[str]:
+    """Every conversation the state mentions anywhere, checking its index on the way."""
+    carried = {c for slot in state.agents.values() for c in slot.load}
+    waiting = {c for c, _ in state.waiting}
+    assert not carried & waiting
+    assert state.assigned == {**{c: None for c in waiting}, **{c: n for n, slot in state.agents.items() for c in slot.load}}
+    return carried | waiting
+
+
+def test_encode_decode_round_trip_through_json() -> None:
+    import json
+
+    states = [
+        routing.empty_state(),
+        run(None, [online("alice", capacity=1), queued("c1"), queued("c2"), queued("c3")])[0],
+        run(None, [online("alice"), online("bob", is_online=False), queued("c1"), requested("c2", "bob"), requested("c1", "carol")])[0],
+    ]
+    for state in states:
+        data = json.loads(json.dumps(routing.encode(state)))
+        assert routing.decode(data) == state
+        assert "assigned" not in json.dumps(data) and "load" not in json.dumps(data)  # lists, not key names
+    assert routing.decode(None) == routing.decode([]) == routing.empty_state() == routing.QueueState()
+
+
+def test_decode_reads_the_older_dict_state_and_rebuilds_the_index() -> None:
+    old = {"agents": {"alice": {"online": True, "capacity": 1, "load": ["c1"]}}, "waiting": [["c2", "contact-c2"]], "seen": {"c1": "alice", "c2": None}}
+    state = routing.decode(old)
+    assert state == routing.QueueState({"alice": routing.AgentSlot(True, 1, ("c1",))}, (("c2", "contact-c2"),), {"c1": "alice", "c2": None})
+    state, out = run(state, [released("c1")])
+    assert assigned(out) == [("c2", "alice")]
+
+
+def test_apply_never_changes_the_state_it_is_given_and_hands_back_the_same_object_for_nothing() -> None:
+    state, _ = run(None, [online("alice", capacity=1), online("bob", capacity=1), queued("c1"), queued("c2"), queued("c3")])
+    events: list[ev.Event] = [queued("c4"), queued("c1"), released("c1"), released("c3"), released("zz"), requested("c3", "carol"),
+                              requested("c1", "alice"), online("alice", capacity=3), online("bob", is_online=False), online("dave")]
+    for e in events:
+        before = routing.encode(state)
+        index = dict(state.assigned)
+        routing.apply(state, e)
+        assert routing.encode(state) == before and state.assigned == index, e
+    for e in [queued("c1"), released("zz"), requested("c1", "alice")]:
+        assert routing.apply(state, e) == (state, []) and routing.apply(state, e)[0] is state
+    with pytest.raises(AttributeError):
+        state.waiting = ()  # type: ignore[misc]
+
+
+# --- requests and forgetting -------------------------------------------------------------
+
+ROUTE = (QueueConfig("billing", channels=("email",)), QueueConfig("vip", channels=("telegram",)), QueueConfig("support"))
+
+
+def conv_event(kind: type[ev.Event], conv: str, **fields: object) -> ev.Event:
+    return kind(id=f"{kind.__name__}-{conv}", contact_id=f"contact-{conv}", conversation_id=conv, **fields)  # type: ignore[call-arg]
+
+
+def shape(out: list[ev.Event]) -> list[tuple[str, str]]:
+    return [(e.type, e.queue) for e in out]  # type: ignore[attr-defined]
+
+
+def test_requests_for_each_conversation_event() -> None:
+    opened = conv_event(ev.ConversationOpened, "c1", channel="email", address="a@b")
+    [q] = routing.requests(opened, ROUTE)
+    assert isinstance(q, ev.ConversationQueued) and (q.queue, q.id, q.conversation_id, q.contact_id, q.at) == (
+        "billing", ev.derived_id("queued", opened.id), "c1", "contact-c1", opened.at)
+
+    moved = conv_event(ev.ConversationTransferred, "c1", from_queue="billing", queue="vip", by="maria")
+    out = routing.requests(moved, ROUTE)
+    assert shape(out) == [("ConversationReleased", "billing"), ("ConversationReleased", "support"), ("ConversationQueued", "vip")]
+    assert out[0].id == ev.derived_id("released", moved.id) and out[-1].id == ev.derived_id("queued", moved.id)  # the ids they always had
+    assert len({e.id for e in out}) == len(out)
+    same = conv_event(ev.ConversationTransferred, "c1", from_queue="vip", queue="vip", by="maria")
+    assert shape(routing.requests(same, ROUTE)) == [("ConversationReleased", "vip"), ("ConversationReleased", "billing"),
+                                                     ("ConversationReleased", "support"), ("ConversationQueued", "vip")]
+
+    resolved = conv_event(ev.ConversationResolved, "c1", queue="billing")
+    out = routing.requests(resolved, ROUTE)
+    assert shape(out) == [("ConversationReleased", "billing"), ("ConversationReleased", "vip"), ("ConversationReleased", "support")]
+    assert out[0].id == ev.derived_id("released", resolved.id)
+    # no queue known to the read model yet: released everywhere (this produced nothing before)
+    assert shape(routing.requests(conv_event(ev.ConversationResolved, "c2"), ROUTE)) == [
+        ("ConversationReleased", "billing"), ("ConversationReleased", "vip"), ("ConversationReleased", "support")]
+
+    reopened = conv_event(ev.ConversationReopened, "c1", queue="vip")
+    assert shape(routing.requests(reopened, ROUTE)) == [("ConversationQueued", "vip")]
+    assert routing.requests(conv_event(ev.ConversationReopened, "c1"), ROUTE) == []
+    assert shape(routing.requests(conv_event(ev.ConversationResolved, "c1"), ())) == [("ConversationReleased", "support")]
+    assert routing.requests(conv_event(ev.NoteAdded, "c1", text="n", author="a"), ROUTE) == []
+    assert routing.requests(online("alice"), ROUTE) == []
+
+
+def through(states: dict[str, routing.QueueState], e: ev.Event) -> list[ev.Event]:
+    """What the processors do with one conversation event: its requests, each on its queue."""
+    out: list[ev.Event] = []
+    for r in routing.requests(e, ROUTE) if isinstance(e, ev.ConversationEvent) else [e]:
+        queue = r.queue  # type: ignore[attr-defined]
+        states[queue], emitted = routing.apply(states.get(queue), r)
+        out.extend(emitted)
+    return out
+
+
+def test_a_queue_forgets_every_conversation_resolved_however_its_resolution_names_the_queue() -> None:
+    states: dict[str, routing.QueueState] = {}
+    for q in ROUTE:
+        through(states, ev.AgentAvailabilityChanged(agent="alice", queue=q.name, online=True, capacity=3))
+    for i in range(300):
+        conv = f"c{i}"
+        through(states, conv_event(ev.ConversationOpened, conv, channel=("sms", "email", "telegram")[i % 3], address="x"))
+        if i % 5 == 1:
+            # a manual assignment sent to the fallback queue while the read model had no queue yet
+            through(states, ev.AssignmentRequested(id=f"req-{conv}", contact_id=f"contact-{conv}", conversation_id=conv, queue="support",
+                                                   agent="bob", by="maria"))
+        if i % 5 == 2:
+            through(states, conv_event(ev.ConversationTransferred, conv, from_queue="", queue="vip", by="maria"))
+        # the resolution names the right queue, a stale one, or none (not yet projected)
+        named = ["", "support", routing.choose_queue(ROUTE, ("sms", "email", "telegram")[i % 3])][i % 3]
+        through(states, conv_event(ev.ConversationResolved, conv, queue=named))
+    assert set(states) == {"support", "billing", "vip"}
+    for name, state in states.items():
+        assert held(state) == set() and state.assigned == {}, name
+        assert all(slot.load == () for slot in state.agents.values())
+
+
+def test_resolving_frees_the_agent_for_the_next_conversation_even_without_a_queue_named() -> None:
+    states: dict[str, routing.QueueState] = {}
+    through(states, ev.AgentAvailabilityChanged(agent="alice", queue="support", online=True, capacity=1))
+    out = through(states, conv_event(ev.ConversationOpened, "c1", channel="sms", address="x"))
+    out += through(states, conv_event(ev.ConversationOpened, "c2", channel="sms", address="x"))
+    assert assigned(out) == [("c1", "alice"), ("c2", None)]  # type: ignore[arg-type]
+    out = through(states, conv_event(ev.ConversationResolved, "c1"))
+    assert assigned(out) == [("c2", "alice")]  # type: ignore[arg-type]
+    assert held(states["support"]) == {"c2"}
+
+
+def test_a_redelivered_stretch_of_the_log_ends_in_the_same_state() -> None:
+    # a crash after the table recorded the release but before the offsets were committed: the
+    # queued and the release come again, in order
+    log = [online("alice", capacity=1), queued("c1"), queued("c2"), released("c1")]
+    state, _ = run(None, log)
+    again, _ = run(state, log[1:])
+    assert again == state and held(again) == {"c2"}
+    # a crash before the release was recorded: the queued comes again while it is held
+    mid, _ = run(None, log[:3])
+    replayed, out = run(mid, log[1:])
+    assert replayed == state and assigned(out) == [("c2", "alice")]

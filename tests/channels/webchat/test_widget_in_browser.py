@@ -3,7 +3,7 @@ agent page, the agent's reply shows up in the widget, and a reload keeps the his
 
 from __future__ import annotations
 
-from tests.hub.web.browser import chromium, open_signed_in
+from tests.support.browser import chromium, open_signed_in
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub
 

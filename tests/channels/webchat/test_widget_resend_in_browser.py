@@ -11,7 +11,7 @@ import uuid
 import aiohttp
 
 from tests.channels.webchat.test_widget_states_in_browser import conversation_of
-from tests.hub.web.browser import chromium
+from tests.support.browser import chromium
 from tests.support import Hub, eventually
 
 

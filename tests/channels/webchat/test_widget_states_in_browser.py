@@ -9,7 +9,7 @@ import uuid
 import aiohttp
 from playwright.async_api import Page
 
-from tests.hub.web.browser import chromium, open_signed_in
+from tests.support.browser import chromium, open_signed_in
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub, eventually
 

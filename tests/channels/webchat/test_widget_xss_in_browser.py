@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.hub.web.browser import chromium, record_dialogs
+from tests.support.browser import chromium, record_dialogs
 from tests.hub.web.test_agent_page_xss import ARTIFACTS, PAYLOADS
 from tests.support import Hub, eventually
 

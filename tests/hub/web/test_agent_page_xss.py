@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 
 from tests.e2e.test_chat_roundtrip import receive
-from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
+from tests.support.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, eventually
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"

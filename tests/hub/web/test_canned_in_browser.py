@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
+from tests.support.browser import chromium, open_signed_in, record_dialogs
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub
 

@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator
 import aiohttp
 import pytest
 
-from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
+from tests.support.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, configured_hub, eventually
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.test_chat_roundtrip import receive
-from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
+from tests.support.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, configured_hub, eventually
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"

@@ -10,11 +10,14 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
+import pytest
 
 from hub.store.db import make_engine, sessionmaker
 from hub.store.models import Conversation, DeadLetter, Message
 from tests.e2e.test_chat_roundtrip import receive
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.integration
 
 
 async def db_scalar(hub: Hub, stmt: Any) -> Any:

@@ -2,10 +2,13 @@
 agent page, the agent's reply shows up in the widget, and a reload keeps the history."""
 
 from __future__ import annotations
+import pytest
 
 from tests.support.browser import chromium, open_signed_in
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub
+
+pytestmark = pytest.mark.browser
 
 
 async def test_customer_writes_agent_answers_live(hub: Hub) -> None:

@@ -8,10 +8,13 @@ import re
 import uuid
 import aiohttp
 from playwright.async_api import Page
+import pytest
 
 from tests.support.browser import chromium, open_signed_in
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.browser
 
 
 async def conversation_of(hub: Hub, http: aiohttp.ClientSession, auth: dict[str, str], page: Page) -> str:

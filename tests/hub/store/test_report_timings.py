@@ -55,7 +55,7 @@ def key(t: rt.Timing) -> tuple[Any, ...]:
     return (t.kind, t.start, t.end, t.channel, t.agent)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 @pytest.mark.parametrize("batch", [report_timings.BATCH, 7])  # 7: conversations split across fetches
 async def test_the_database_pairs_what_the_rule_pairs(kind: str, batch: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report_timings, "BATCH", batch)

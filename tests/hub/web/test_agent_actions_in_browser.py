@@ -18,6 +18,8 @@ from hub.domain import sms
 from tests.support.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, configured_hub, eventually, project
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 QUEUES = """
 [[queues]]

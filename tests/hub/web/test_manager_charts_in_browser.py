@@ -18,6 +18,8 @@ from hub import events as ev
 from tests.support.browser import chromium, record_dialogs
 from tests.support import Hub, configured_hub, project
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CONFIG = """
 [[queues]]

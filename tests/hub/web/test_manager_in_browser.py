@@ -13,6 +13,8 @@ import pytest
 from tests.support.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, configured_hub, eventually
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 LADDER = """
 [[escalation]]

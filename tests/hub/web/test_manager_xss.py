@@ -17,6 +17,8 @@ from tests.e2e.test_chat_roundtrip import receive
 from tests.support.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, configured_hub, eventually
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 API_QUEUE = "<img src=x onerror=\"window.__xss = 1; alert(1)\">Billing"
 WEB_QUEUE = "<svg onload=\"window.__xss = 'svg-queue'\"><circle r=1 /></svg>Chat"

@@ -8,6 +8,7 @@ import re
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+import pytest
 
 from bench.pages import server_ms
 from hub.web.errors import ApiError, errors_middleware, security_headers
@@ -31,6 +32,7 @@ async def _page(_: web.Request) -> web.Response:
     return web.Response(text="<p>hi</p>", content_type="text/html")
 
 
+@pytest.mark.integration  # a TestServer listens on a local port
 async def test_every_answer_says_how_long_the_server_took() -> None:
     app = web.Application(middlewares=[server_timing, errors_middleware, security_headers])
     app.router.add_get("/api/v1/slow", _slow)

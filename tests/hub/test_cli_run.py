@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
 import pytest
 
 from hub.broker import free_port

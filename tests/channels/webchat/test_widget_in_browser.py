@@ -2,11 +2,12 @@
 agent page, the agent's reply shows up in the widget, and a reload keeps the history."""
 
 from __future__ import annotations
+
 import pytest
 
-from tests.support.browser import chromium, open_signed_in
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub
+from tests.support.browser import chromium, open_signed_in
 
 pytestmark = pytest.mark.browser
 

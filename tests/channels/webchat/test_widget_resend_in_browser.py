@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from tests.channels.webchat.test_widget_states_in_browser import conversation_of
-from tests.support.browser import chromium
 from tests.support import Hub, eventually
+from tests.support.browser import chromium
 
 pytestmark = pytest.mark.browser
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 import uuid
-import aiohttp
-from playwright.async_api import Page
-import pytest
 
-from tests.support.browser import chromium, open_signed_in
+import aiohttp
+import pytest
+from playwright.async_api import Page
+
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub, eventually
+from tests.support.browser import chromium, open_signed_in
 
 pytestmark = pytest.mark.browser
 

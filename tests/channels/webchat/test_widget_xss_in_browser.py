@@ -8,9 +8,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.browser import chromium, record_dialogs
 from tests.hub.web.test_agent_page_xss import ARTIFACTS, PAYLOADS
 from tests.support import Hub, eventually
+from tests.support.browser import chromium, record_dialogs
 
 pytestmark = pytest.mark.browser
 

@@ -16,10 +16,9 @@ from sqlalchemy import insert, select
 
 from bench.seed import seed
 from hub.domain import response_times as rt
-from hub.store import db
+from hub.store import db, report_timings
 from hub.store.db import as_utc
 from hub.store.models import Conversation, Message
-from hub.store import report_timings
 from hub.store.report_timings import window_timings
 from tests.bench.test_pages import _database
 

@@ -9,9 +9,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.browser import chromium, open_signed_in, record_dialogs
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub
+from tests.support.browser import chromium, open_signed_in, record_dialogs
 
 pytestmark = pytest.mark.browser
 

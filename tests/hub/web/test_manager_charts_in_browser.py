@@ -15,8 +15,8 @@ from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from hub import events as ev
-from tests.support.browser import chromium, record_dialogs
 from tests.support import Hub, configured_hub, project
+from tests.support.browser import chromium, record_dialogs
 
 pytestmark = pytest.mark.browser
 

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from tests.e2e.test_chat_roundtrip import receive
-from tests.support.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, configured_hub, eventually
+from tests.support.browser import chromium, open_signed_in, record_dialogs
 
 pytestmark = pytest.mark.browser
 

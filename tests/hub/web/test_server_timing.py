@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-import pytest
 
 from bench.pages import server_ms
 from hub.web.errors import ApiError, errors_middleware, security_headers

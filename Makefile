@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # The tests read this; the machine's PostgreSQL (trust auth) by default.
 export HUB_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: .venv install system-deps services test run bench clean
+.PHONY: .venv install system-deps services lint test-fast test run bench clean
 # apt-get in system-deps and in services must never run at the same time (dpkg lock).
 .NOTPARALLEL:
 
@@ -33,7 +33,18 @@ services:
 	@bash .ci/ensure-postgres.sh
 
 # --- the commands of the README ----------------------------------------------------------
-test: .venv system-deps services
+# ruff's rules and exclusions are in pyproject.toml; it checks, it never reformats.
+lint: .venv
+	$(VENV)/bin/ruff check .
+
+# After each edit: lint and the unit layer only (no process, no socket; tests/conftest.py),
+# under a minute, with nothing but the venv: no Debian packages, no PostgreSQL.
+test-fast: .venv lint
+	$(PY) -m pytest -rs -q -m unit $(PYTEST_ARGS)
+
+# Everything, in one pytest run (the CI reads its last line): unit, integration, browser, in
+# that order. Serial on purpose: integration tests share and reset the `test` database.
+test: .venv lint system-deps services
 	$(PY) -m pytest -rs -q $(PYTEST_ARGS)
 
 # exec: SIGINT/SIGTERM reach contacthub itself (make passes SIGTERM on to its child).

@@ -13,8 +13,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from bench.load import open_loop, wait_until
-from hub.bus import assign_all
 from bench.stats import summarise
+from hub.bus import assign_all
 
 TOPIC = "bench.baseline"
 PARTITIONS = 4

@@ -73,9 +73,9 @@ class EmbeddedBroker:
                 writer.close()
                 await writer.wait_closed()
                 return
-            except OSError:
+            except OSError as exc:
                 if asyncio.get_running_loop().time() > deadline:
-                    raise TimeoutError(f"embedded broker did not answer on {self.bootstrap}")
+                    raise TimeoutError(f"embedded broker did not answer on {self.bootstrap}") from exc
                 await asyncio.sleep(0.05)
 
     def stop(self) -> None:

@@ -3,7 +3,6 @@ or a batch redelivered after a crash, leaves the same rows."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Sequence
 
 from sqlalchemy import bindparam, case, func, select, update

@@ -29,16 +29,16 @@ from hub.web.canned import routes as canned_routes
 from hub.web.contacts import routes as contact_routes
 from hub.web.context import HUB_KEY, Hub, hub_of
 from hub.web.dashboard import routes as dashboard_routes
+from hub.web.errors import errors_middleware, security_headers
 from hub.web.escalations import routes as escalation_routes
 from hub.web.heap import freeze_startup_heap
-from hub.web.reports import routes as report_routes
-from hub.web.timeseries import routes as timeseries_routes
-from hub.web.workspace import routes as workspace_routes
-from hub.web.typing_api import routes as typing_routes
-from hub.web.errors import errors_middleware, security_headers
 from hub.web.live import LiveFeed
 from hub.web.presence import PresenceBeat
+from hub.web.reports import routes as report_routes
+from hub.web.timeseries import routes as timeseries_routes
 from hub.web.timing import server_timing
+from hub.web.typing_api import routes as typing_routes
+from hub.web.workspace import routes as workspace_routes
 
 log = logging.getLogger("hub.web")
 STATIC = Path(__file__).parent / "static"

@@ -66,7 +66,7 @@ async def _counted(url: str) -> dict[str, Any]:
         await engine.dispose()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 async def test_the_seeder_writes_what_it_reports(kind: str, tmp_path: Path) -> None:
     url = await _database(kind, tmp_path)
     out: Seeded = await seed(url, 200, seed=11)
@@ -89,6 +89,7 @@ async def test_the_seeder_writes_what_it_reports(kind: str, tmp_path: Path) -> N
     assert sum(counts["queue"].values()) == out.by_status["open"] + out.by_status["pending"]
 
 
+@pytest.mark.integration  # starts a hub
 async def test_a_small_timing_run_gives_a_row_per_route() -> None:
     result = await pages.run("sqlite", conversations=200, repeat=2)
     saved = json.loads(json.dumps(result))  # what run_all writes to bench/results/pages.json

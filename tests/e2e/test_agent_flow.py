@@ -7,9 +7,12 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.e2e.test_chat_roundtrip import receive
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.integration
 
 
 async def live_frames(ws: aiohttp.ClientWebSocketResponse, wanted: Any, timeout: float = 30) -> dict[str, Any]:

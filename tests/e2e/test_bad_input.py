@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from tests.e2e.test_chat_roundtrip import receive
 from tests.support import Hub
+
+pytestmark = pytest.mark.integration
 
 
 async def error_of(r: aiohttp.ClientResponse) -> dict:

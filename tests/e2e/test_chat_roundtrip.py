@@ -14,6 +14,8 @@ import pytest
 
 from tests.support import Hub, eventually
 
+pytestmark = pytest.mark.integration
+
 
 async def receive(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 30) -> dict[str, Any]:
     async def loop() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
@@ -15,6 +16,8 @@ from hub.store.db import make_engine, sessionmaker
 from hub.store.models import Conversation, DeadLetter, Message
 from tests.e2e.test_chat_roundtrip import receive
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.integration
 
 
 async def db_scalar(hub: Hub, stmt: Any) -> Any:
@@ -78,7 +81,7 @@ async def test_poison_event_goes_to_deadletter_and_the_stream_goes_on(hub: Hub) 
         await producer.stop()
     await chat_once(hub, "after-poison", "still flowing after poison")
     await count_reaches(hub, select(func.count()).select_from(Message).where(Message.text == "still flowing after poison"), 1)
-    letters = await count_reaches(hub, select(func.count()).select_from(DeadLetter).where(DeadLetter.source_topic == "inbound.messages"), 2)
+    await count_reaches(hub, select(func.count()).select_from(DeadLetter).where(DeadLetter.source_topic == "inbound.messages"), 2)
     out = hub.cli("deadletter", "--json").stdout
     reasons = [d["reason"] for d in json.loads(out) if d["topic"] == "inbound.messages"]
     assert any("contact_id" in r for r in reasons), reasons  # the missing field is named

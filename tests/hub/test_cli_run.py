@@ -11,7 +11,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from hub.broker import free_port
+
+pytestmark = pytest.mark.integration
 
 
 def children_of(pid: int) -> list[int]:

@@ -21,7 +21,7 @@ import aiohttp
 import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session, SMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from hub.broker import free_port
 from tests.support import Hub

@@ -5,9 +5,9 @@ encoded words are written byte by byte)."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime, timezone
 
 
 def plain(sender: str, subject: str, text: str, *, message_id: str, extra: dict[str, str] | None = None, name: str = "") -> bytes:

@@ -7,6 +7,7 @@ import asyncio
 from email.message import EmailMessage
 
 import aiohttp
+import pytest
 
 from channels.email.threads import normalise_subject
 from tests.channels.email import mails
@@ -22,6 +23,8 @@ from tests.channels.email.conftest import (
     smtp_deliver,
 )
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.integration
 
 
 def answer_to(reply: EmailMessage, sender: str, text: str, message_id: str, *, threading: bool = True) -> bytes:

@@ -8,10 +8,13 @@ import os
 import signal
 
 import aiohttp
+import pytest
 
 from tests.channels.email import mails
 from tests.channels.email.conftest import Dovecot, conversation_with, smtp_deliver
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.integration
 
 
 async def _taken_once(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], text: str) -> None:

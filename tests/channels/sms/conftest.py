@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import aiohttp
-
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from twilio.request_validator import RequestValidator

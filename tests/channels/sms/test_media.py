@@ -15,6 +15,8 @@ from tests.channels.sms.conftest import SID, form, signed, sms_conversation
 from tests.channels.sms.fake_twilio import FakeTwilio
 from tests.support import Hub, eventually
 
+pytestmark = pytest.mark.integration
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 METADATA_IP = "169.254.169.254"
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import pytest
 
 from tests.channels.sms.conftest import PUBLIC, SID, agent_of, delivery_is, form, inbound_end_offsets, signed, sms_conversation
 from tests.channels.sms.fake_twilio import FakeTwilio
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.integration
 
 
 async def test_signed_sms_opens_a_conversation_once_however_often_twilio_retries(sms_hub: Hub) -> None:

@@ -10,7 +10,8 @@ from typing import Any, AsyncIterator
 import aiohttp
 import pytest
 
-from tests.channels.sms.conftest import SID, TOKEN as TWILIO_TOKEN, inbound_end_offsets  # noqa: F401 - re-exported for the modules
+from tests.channels.sms.conftest import SID, inbound_end_offsets  # noqa: F401 - re-exported for the modules
+from tests.channels.sms.conftest import TOKEN as TWILIO_TOKEN
 from tests.channels.sms.fake_twilio import FakeTwilio
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.support import Hub

@@ -7,11 +7,14 @@ import os
 import signal
 
 import aiohttp
+import pytest
 
 from tests.channels.sms.conftest import agent_of, delivery_is
 from tests.channels.telegram.conftest import conversation_with, message_update
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.integration
 
 
 async def test_a_polled_update_becomes_a_conversation_and_the_reply_reaches_send_message(polling_hub: Hub, polling_api: FakeBotApi) -> None:

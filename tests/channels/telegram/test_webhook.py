@@ -6,11 +6,14 @@ import asyncio
 import json
 
 import aiohttp
+import pytest
 
 from tests.channels.sms.conftest import agent_of, delivery_is, form, signed
 from tests.channels.telegram.conftest import PUBLIC, SECRET, conversation_with, inbound_end_offsets, message_update, post_update
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.integration
 
 
 async def test_the_webhook_is_registered_with_the_secret_and_the_update_kinds(webhook_hub: Hub, bot_api: FakeBotApi) -> None:

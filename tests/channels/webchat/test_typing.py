@@ -16,6 +16,8 @@ import pytest
 from hub.web.typing import MIN_INTERVAL
 from tests.support import Hub, eventually, start_web
 
+pytestmark = pytest.mark.integration
+
 Frame = dict[str, Any]
 
 

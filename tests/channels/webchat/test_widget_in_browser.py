@@ -3,9 +3,13 @@ agent page, the agent's reply shows up in the widget, and a reload keeps the his
 
 from __future__ import annotations
 
-from tests.hub.web.browser import chromium, open_signed_in
+import pytest
+
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub
+from tests.support.browser import chromium, open_signed_in
+
+pytestmark = pytest.mark.browser
 
 
 async def test_customer_writes_agent_answers_live(hub: Hub) -> None:

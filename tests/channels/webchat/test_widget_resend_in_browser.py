@@ -9,10 +9,13 @@ import json
 import uuid
 
 import aiohttp
+import pytest
 
 from tests.channels.webchat.test_widget_states_in_browser import conversation_of
-from tests.hub.web.browser import chromium
 from tests.support import Hub, eventually
+from tests.support.browser import chromium
+
+pytestmark = pytest.mark.browser
 
 
 async def test_messages_written_while_the_hub_is_down_arrive_once(hub: Hub) -> None:

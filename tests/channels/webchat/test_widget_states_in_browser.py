@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import re
 import uuid
+
 import aiohttp
+import pytest
 from playwright.async_api import Page
 
-from tests.hub.web.browser import chromium, open_signed_in
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub, eventually
+from tests.support.browser import chromium, open_signed_in
+
+pytestmark = pytest.mark.browser
 
 
 async def conversation_of(hub: Hub, http: aiohttp.ClientSession, auth: dict[str, str], page: Page) -> str:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 
-from tests.hub.web.browser import chromium, record_dialogs
 from tests.hub.web.test_agent_page_xss import ARTIFACTS, PAYLOADS
 from tests.support import Hub, eventually
+from tests.support.browser import chromium, record_dialogs
+
+pytestmark = pytest.mark.browser
 
 
 async def test_customer_and_agent_text_stay_inert_in_the_widget(hub: Hub) -> None:

@@ -44,7 +44,8 @@ async def _migrated(kind: str, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+# On SQLite a unit test; on the shared PostgreSQL database an integration one.
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     url = await _migrated(request.param, tmp_path)
     engine = db.make_engine(url)
@@ -143,6 +144,7 @@ async def test_migration_creates_every_model_table(store: Store) -> None:
         assert schema[table] == columns, table
 
 
+@pytest.mark.integration  # PostgreSQL
 async def test_migration_creates_the_same_tables_on_sqlite_and_postgres(tmp_path: Path) -> None:
     lite = await _schema(await _migrated("sqlite", tmp_path))
     pg = await _schema(await _migrated("postgres", tmp_path))

@@ -16,10 +16,9 @@ from sqlalchemy import insert, select
 
 from bench.seed import seed
 from hub.domain import response_times as rt
-from hub.store import db
+from hub.store import db, report_timings
 from hub.store.db import as_utc
 from hub.store.models import Conversation, Message
-from hub.store import report_timings
 from hub.store.report_timings import window_timings
 from tests.bench.test_pages import _database
 
@@ -55,7 +54,7 @@ def key(t: rt.Timing) -> tuple[Any, ...]:
     return (t.kind, t.start, t.end, t.channel, t.agent)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 @pytest.mark.parametrize("batch", [report_timings.BATCH, 7])  # 7: conversations split across fetches
 async def test_the_database_pairs_what_the_rule_pairs(kind: str, batch: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report_timings, "BATCH", batch)

@@ -18,8 +18,10 @@ import pytest
 from playwright.async_api import Page
 
 from hub import events as ev
-from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, configured_hub, eventually, project
+from tests.support.browser import chromium, open_signed_in, record_dialogs
+
+pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CONFIG = """

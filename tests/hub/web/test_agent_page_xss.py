@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.e2e.test_chat_roundtrip import receive
-from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, eventually
+from tests.support.browser import chromium, open_signed_in, record_dialogs
+
+pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 PAYLOADS = [

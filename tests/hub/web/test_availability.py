@@ -8,8 +8,11 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.support import Hub, eventually
+
+pytestmark = pytest.mark.integration
 
 
 async def _hello(ws: aiohttp.ClientWebSocketResponse) -> None:

@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.support import Hub
+
+pytestmark = pytest.mark.integration
 
 
 async def _call(http: aiohttp.ClientSession, method: str, url: str, auth: dict[str, str] | None, body: Any = None) -> tuple[int, Any]:

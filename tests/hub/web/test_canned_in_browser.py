@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 
-from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
 from tests.hub.web.test_agent_page_xss import ARTIFACTS
 from tests.support import Hub
+from tests.support.browser import chromium, open_signed_in, record_dialogs
+
+pytestmark = pytest.mark.browser
 
 TITLE = "<img src=x onerror=\"window.__xss = 1\">سلام"
 TEXT = "سلام {{customer.name}}، سفارش شما فردا می‌رسد."

@@ -19,6 +19,8 @@ from hub.store import db
 from hub.store.contacts import SHOWN, contact_context
 from tests.support import POSTGRES_URL, Hub, project, reset_postgres
 
+pytestmark = pytest.mark.integration
+
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 K = "ctx-k1"
 

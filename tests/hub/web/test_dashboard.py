@@ -7,9 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 
 from hub import events as ev
 from tests.support import Hub, eventually, project
+
+pytestmark = pytest.mark.integration
 
 
 def opened(n: int, ago: float, queue: str, agent: str | None = None) -> list[ev.Event]:

@@ -7,8 +7,11 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 
 import aiohttp
+import pytest
 
 from tests.support import Hub
+
+pytestmark = pytest.mark.integration
 
 
 async def _login(http: aiohttp.ClientSession, hub: Hub, username: str, password: str) -> aiohttp.ClientResponse:

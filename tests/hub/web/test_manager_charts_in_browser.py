@@ -15,8 +15,10 @@ from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from hub import events as ev
-from tests.hub.web.browser import chromium, record_dialogs
 from tests.support import Hub, configured_hub, project
+from tests.support.browser import chromium, record_dialogs
+
+pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CONFIG = """

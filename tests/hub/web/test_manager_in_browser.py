@@ -10,8 +10,10 @@ from typing import Any, AsyncIterator
 import aiohttp
 import pytest
 
-from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, configured_hub, eventually
+from tests.support.browser import chromium, open_signed_in, record_dialogs
+
+pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 LADDER = """

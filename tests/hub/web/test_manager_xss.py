@@ -14,8 +14,10 @@ import aiohttp
 import pytest
 
 from tests.e2e.test_chat_roundtrip import receive
-from tests.hub.web.browser import chromium, open_signed_in, record_dialogs
 from tests.support import Hub, configured_hub, eventually
+from tests.support.browser import chromium, open_signed_in, record_dialogs
+
+pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 API_QUEUE = "<img src=x onerror=\"window.__xss = 1; alert(1)\">Billing"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from hub.events import utcnow
 from hub.store.db import make_engine, sessionmaker
@@ -16,6 +17,8 @@ from hub.store.models import AgentPresence, Base
 from hub.web import presence
 from hub.web.presence import PresenceBeat, online_agents
 from tests.support import Hub, eventually, start_web
+
+pytestmark = pytest.mark.integration
 
 
 async def _online(http: aiohttp.ClientSession, url: str, manager: dict[str, str]) -> set[str]:

@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 
 from hub import events as ev
 from tests.support import Hub, project
+
+pytestmark = pytest.mark.integration
 
 
 def opened(n: int, channel: str, queue: str, agent: str | None) -> list[ev.Event]:

@@ -10,6 +10,8 @@ import pytest
 from hub import events as ev
 from tests.support import Hub, project
 
+pytestmark = pytest.mark.integration
+
 T0 = datetime(2026, 10, 5, 6, 0, tzinfo=timezone.utc)
 
 

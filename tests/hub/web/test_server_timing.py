@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -31,6 +32,7 @@ async def _page(_: web.Request) -> web.Response:
     return web.Response(text="<p>hi</p>", content_type="text/html")
 
 
+@pytest.mark.integration  # a TestServer listens on a local port
 async def test_every_answer_says_how_long_the_server_took() -> None:
     app = web.Application(middlewares=[server_timing, errors_middleware, security_headers])
     app.router.add_get("/api/v1/slow", _slow)

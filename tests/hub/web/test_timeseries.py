@@ -14,6 +14,8 @@ import pytest
 from hub import events as ev
 from tests.support import Hub, configured_hub, project
 
+pytestmark = pytest.mark.integration
+
 T0 = datetime(2026, 10, 5, 6, 0, tzinfo=timezone.utc)  # a Monday, 09:30 in Tehran (a working day)
 CONFIG = """
 [[queues]]

@@ -16,20 +16,8 @@ from typing import Any, AsyncIterator
 import aiohttp
 
 from hub.broker import EmbeddedBroker, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-
-
-async def reset_postgres(url: str) -> None:
-    import asyncpg
-
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
+from tests.support.postgres import POSTGRES_URL, reset_postgres
+from tests.support.waiting import eventually
 
 
 class Hub:
@@ -170,15 +158,3 @@ async def project(db_url: str, events: Any) -> None:
             await projection.apply(s, events)
     finally:
         await engine.dispose()
-
-
-async def eventually(check: Any, timeout: float = 30.0, interval: float = 0.1) -> Any:
-    """Polls an async check until it returns a truthy value; returns it."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")

@@ -27,12 +27,6 @@ LAYERS = ("unit", "integration", "browser")
 
 # TEMPORARY: being reshaped in parallel; removed when merged. These modules start hubs but
 # cannot carry their own `pytestmark` yet; the lead moves the marker into them after merging.
-INTEGRATION_MODULES = {
-    "tests/processors/test_complaint_ladder.py",
-    "tests/processors/test_escalation.py",
-    "tests/processors/test_sla.py",
-}
-
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,9 +35,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     layers in the order unit, integration, browser (stable: a module keeps its own order)."""
     doubled: list[str] = []
     for item in items:
-        module = Path(str(item.path)).resolve().relative_to(_ROOT).as_posix() if item.path else ""
-        if module in INTEGRATION_MODULES and not any(m.name in LAYERS for m in item.iter_markers()):
-            item.add_marker(pytest.mark.integration)
         layers = {m.name for m in item.iter_markers() if m.name in LAYERS}
         if not layers:
             item.add_marker(pytest.mark.unit)

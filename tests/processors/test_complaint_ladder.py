@@ -19,6 +19,8 @@ from hub.broker import free_port
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.support import Hub, eventually
 
+pytestmark = pytest.mark.integration
+
 BOT_TOKEN = "333333:ladder-bot-token"
 LADDER = """
 [[escalation]]

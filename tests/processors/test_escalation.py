@@ -13,6 +13,8 @@ import pytest
 from tests.channels.sms.fake_twilio import FakeTwilio
 from tests.support import Hub, eventually
 
+pytestmark = pytest.mark.integration
+
 SID, TOKEN = "AC" + "e" * 32, "escalation-token"
 LADDER = """
 [[escalation]]

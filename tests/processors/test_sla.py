@@ -24,6 +24,8 @@ from hub.bus import assign_all
 from tests.e2e.test_chat_roundtrip import receive
 from tests.support import Hub, configured_hub, eventually
 
+pytestmark = pytest.mark.integration
+
 log = logging.getLogger("tests.sla")
 CONFIG = """
 [[escalation]]

@@ -20,7 +20,7 @@ from hub.store.db import make_engine, sessionmaker
 from processors import transport
 from processors.agents import process_record
 from processors.base import Handler, Publication
-from processors.pipeline import PIPELINE, Processor
+from processors.pipeline import PIPELINE, WORKER_TIMERS, Processor
 from processors.readiness import Heartbeat
 from processors.state_codec import StateCodec
 
@@ -121,9 +121,12 @@ def build_app(settings: Settings) -> Worker:
 
     heartbeat = Heartbeat(worker.worker_id, db, lambda: _holds_partitions(app, projector.assigned_partitions))
 
-    @app.timer(0.5, name="hub.heartbeat")
-    async def beat() -> None:
+    async def heartbeat_tick() -> None:
         await heartbeat.beat()
+
+    heartbeat_tick.__name__ = heartbeat_tick.__qualname__ = "heartbeat"
+    for timer in WORKER_TIMERS:  # one: the heartbeat
+        app.timer(timer.every, name=f"hub.{timer.name}")(heartbeat_tick)
 
     @app.task
     async def start_bus_and_projector() -> None:

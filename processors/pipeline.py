@@ -195,3 +195,35 @@ def problems() -> list[str]:
         if p.timers and not p.table:
             out.append(f"{p.name}: a timer without a table has nothing to read")
     return out
+
+
+def picture() -> str:
+    """The data-flow picture of docs/design.md, one line per processor and edge: what it
+    reads --> its name --> what it writes. `python -m processors.pipeline` prints it."""
+
+    def names(specs: tuple[TopicSpec, ...]) -> str:
+        return ", ".join(t.name for t in specs) or "-"
+
+    rows: list[tuple[str, str, str, str]] = []
+    for e in EDGES:
+        rows.append((names(e.reads) if e.reads else "(outside)", f"[{e.name}]", names(e.publishes), "edge"))
+    for p in PIPELINE:
+        writes = names(p.publishes) if p.publishes else ""
+        if p.writes_database:
+            writes = f"{writes} + database" if writes else "database"
+        notes = [p.kind]
+        if p.table:
+            notes.append(f"table {p.table}")
+        notes += [f"timer {t.name} every {t.every:g}s" for t in p.timers]
+        if p.calls_providers:
+            notes.append("calls providers")
+        rows.append((names(p.reads), p.name, writes, ", ".join(notes)))
+    width_in = max(len(r[0]) for r in rows)
+    width_name = max(len(r[1]) for r in rows)
+    width_out = max(len(r[2]) for r in rows)
+    lines = [f"{a:>{width_in}} --> {b:<{width_name}} --> {c:<{width_out}}   {d}".rstrip() for a, b, c, d in rows]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(picture(), end="")

@@ -363,12 +363,13 @@ def _run_all(settings: config.Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.setup(args.command)
     try:
         settings = config.load()
     except config.ConfigError as exc:
+        # before logging starts: a mistake reads as this one line, nothing else
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    logs.setup(args.command)
     if args.command != "broker":
         from hub.store.db import migrate_sync
 

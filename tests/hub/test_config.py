@@ -158,3 +158,30 @@ def test_empty_secret_key_file_never_gives_an_empty_key(tmp_path: Path) -> None:
     except ConfigError:
         return
     assert s.secret_key != ""
+
+
+def test_ladders_are_parsed_with_the_rest_of_the_configuration(tmp_path: Path) -> None:
+    (tmp_path / "hub.toml").write_text(
+        '[[escalation]]\nname = "late"\nwhen = { breached = "first_response" }\n'
+        'levels = [ { after = "15m", notify = ["role:lead"] }, { after = "1h", notify = ["user:ceo"] } ]\n'
+    )
+    settings = config.load({"HUB_CONFIG": str(tmp_path / "hub.toml"), "HUB_VAR_DIR": str(tmp_path)})
+    (ladder,) = settings.ladders
+    assert ladder.name == "late" and [level.after for level in ladder.levels] == [900.0, 3600.0]
+    assert ladder.levels[1].notify == ("user:ceo",)
+
+
+@pytest.mark.parametrize(
+    "body,named",
+    [
+        ('[[escalation]]\nwhen = { complaint = true }\nlevels = [ { after = "1h", notify = ["role:lead"] } ]\n', "escalation[0] needs a name"),
+        ('[[escalation]]\nname = "c"\nwhen = { complaint = "yes" }\nlevels = [ { after = "1h", notify = ["role:lead"] } ]\n',
+         "escalation[0].when.complaint"),
+        ('[[escalation]]\nname = "c"\nwhen = { complaint = true }\nlevels = [ { after = "2h", notify = ["role:lead"] }, '
+         '{ after = "1h", notify = ["role:manager"] } ]\n', "escalation[0].levels[1].after"),
+    ],
+)
+def test_a_bad_ladder_is_a_config_error_naming_the_key(tmp_path: Path, body: str, named: str) -> None:
+    (tmp_path / "hub.toml").write_text(body)
+    with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        config.load({"HUB_CONFIG": str(tmp_path / "hub.toml"), "HUB_VAR_DIR": str(tmp_path)})

@@ -30,3 +30,29 @@ def test_a_bad_section_stops_the_start_naming_the_key(tmp_path: Path, toml: str,
     assert done.returncode == 2
     assert "configuration error" in done.stderr and named in done.stderr
     assert not (tmp_path / "hub.db").exists()  # nothing was touched
+
+
+@pytest.mark.parametrize(
+    "toml,named",
+    [
+        ('[[escalation]]\nname = "c"\nwhen = { complaint = true }\nlevels = [ { after = "soon", notify = ["role:lead"] } ]\n',
+         "escalation[0].levels[0].after"),
+        ('[[escalation]]\nname = "c"\nwhen = { breached = "first_reply" }\nlevels = [ { after = "1h", notify = ["role:lead"] } ]\n',
+         "escalation[0].when.breached"),
+        ('[[escalation]]\nname = "c"\nwhen = { complaint = true }\nlevels = [ { after = "1h", notify = ["boss"] } ]\n',
+         "escalation[0].levels[0].notify"),
+    ],
+)
+def test_a_bad_escalation_ladder_stops_run_before_the_banner_in_one_line(tmp_path: Path, toml: str, named: str) -> None:
+    """`contacthub run` (what `make run` execs) checks the ladders with the rest of the
+    configuration: one line naming the key, no broker, no banner, nothing written."""
+    (tmp_path / "hub.toml").write_text(toml, encoding="utf-8")
+    env = {**os.environ, "HUB_CONFIG": str(tmp_path / "hub.toml"), "HUB_VAR_DIR": str(tmp_path / "var"),
+           "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/hub.db"}
+    env.pop("HUB_KAFKA_BOOTSTRAP", None)
+    done = subprocess.run([sys.executable, "-m", "hub.cli", "run"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("configuration error: ") and named in lines[0], done.stderr
+    assert "agent UI" not in done.stdout and "broker" not in done.stdout
+    assert not (tmp_path / "hub.db").exists() and not (tmp_path / "var" / "broker.log").exists()

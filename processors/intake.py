@@ -76,7 +76,10 @@ class IntakeHandler(Handler):
                 log.info("message threaded", extra={"conversation_id": threading.open_conversation(state), "events": len(emitted),
                                                     "contact_id": event.contact_id, "channel": event.channel, "event_id": event.id})
         elif isinstance(event, ev.InboundMessageEdited):
-            for e in threading.on_inbound_edit(await self.known_state(event.contact_id, table), event):
+            state = await self.known_state(event.contact_id, table)
+            if event.contact_id not in table:
+                table.set(event.contact_id, state)  # what the read model said, so it is asked once
+            for e in threading.on_inbound_edit(state, event):
                 out.emit(topics.CONVERSATIONS, event.contact_id, e)
         elif isinstance(event, (ev.ConversationResolved, ev.ConversationReopened)):
             state = table.get(event.contact_id) or threading.empty()

@@ -57,7 +57,10 @@ class NotifierHandler(Handler):
             key = ev.derived_id("notify", event.id, r.username, r.channel)
             reply = OutboundReply(message_id=key, conversation_id=event.conversation_id, contact_id=event.contact_id, channel=r.channel,
                                   address=r.address, text=text, author="hub", at=event.at)
-            result, repeated = await self.sender.send_once(key, reply)
+            try:
+                result, repeated = await self.sender.send_once(key, reply)
+            except Exception as exc:  # noqa: BLE001 - the others are still told, and this one says why not
+                result, repeated = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, False
             out.emit(topics.CONVERSATIONS, event.contact_id, ev.EscalationNotified(
                 id=key, contact_id=event.contact_id, conversation_id=event.conversation_id, escalation_id=event.id, user=r.username,
                 channel=r.channel, ok=result["ok"], error=result["error"], repeated=repeated))

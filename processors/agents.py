@@ -21,8 +21,10 @@ log = logging.getLogger("hub.processors")
 Publish = Callable[[Sequence[Publication]], Awaitable[None]]
 
 
-async def process_record(spec: Processor, handler: Handler, message: Any, table: MutableMapping[str, Any] | None, publish: Publish) -> None:
-    """Decode one record, run the handler, apply its table changes, publish what it decided."""
+async def process_record(spec: Processor, handler: Handler, message: Any, table: MutableMapping[str, Any] | None, publish: Publish,
+                         persist: Callable[[dict[str, Any]], Awaitable[None]] | None = None) -> None:
+    """Decode one record, run the handler, apply its table changes (and keep them, with
+    `persist`, where no faust changelog does), publish what it decided."""
     value = message.value
     if spec.handles and isinstance(value, bytes):
         kind = ev.peek_type(value)
@@ -46,5 +48,7 @@ async def process_record(spec: Processor, handler: Handler, message: Any, table:
         return
     if table is not None:
         outcome.apply_to(table)
+    if persist is not None:
+        await persist(outcome.changes)
     await publish(outcome.publish)
     stats[f"processed.{spec.name}"] += 1

@@ -4,6 +4,7 @@ table and its timers. Nothing happens at import."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sys
@@ -102,8 +103,14 @@ def build_app(settings: Settings) -> Worker:
         return channels.get(name)
 
     sender = Sender(db, channel_for)
+    from processors.consumer import OwnGroup
+
+    groups: list[OwnGroup] = []
     for spec in PIPELINE:
-        if spec.kind != "agent":
+        if spec.kind == "consumer":
+            if spec.name != "projector":  # the projector makes its own handler on its own thread
+                worker.handlers[spec.name] = handler = make_handler(spec, settings, table=None, db=db, sender=sender)
+                groups.append(OwnGroup(spec, handler, settings, bus))
             continue
         table = None
         if spec.table:
@@ -117,9 +124,13 @@ def build_app(settings: Settings) -> Worker:
         for timer in spec.timers:
             _register_timer(app, spec, timer.name, timer.every, handler, publish)
 
-    from processors import projector
+    from processors import consumer, projector
 
-    heartbeat = Heartbeat(worker.worker_id, db, lambda: _holds_partitions(app, projector.assigned_partitions))
+    def holding() -> tuple[bool, int]:
+        own = [projector.assigned_partitions, *(consumer.assigned[g.spec.name] for g in groups)]
+        return _holds_partitions(app, own)
+
+    heartbeat = Heartbeat(worker.worker_id, db, holding)
 
     async def heartbeat_tick() -> None:
         await heartbeat.beat()
@@ -128,13 +139,19 @@ def build_app(settings: Settings) -> Worker:
     for timer in WORKER_TIMERS:  # one: the heartbeat
         app.timer(timer.every, name=f"hub.{timer.name}")(heartbeat_tick)
 
+    running: list[asyncio.Future[None]] = []
+
     @app.task
-    async def start_bus_and_projector() -> None:
+    async def start_bus_and_consumers() -> None:
         await bus.start()
         projector.start_in_thread(settings)
+        running.extend(asyncio.ensure_future(g.run_forever()) for g in groups)
 
     @app.on_before_shutdown.connect
     async def stop_bus(app: faust.App, **_: object) -> None:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         await bus.stop()
 
     return worker
@@ -158,7 +175,7 @@ def make_handler(spec: Processor, settings: Settings, *, table: Any, db: Any, se
 
         return cls(settings, table=table, open_in_read_model=read_model_lookup(db))  # type: ignore[no-any-return]
     if spec.name == "dispatch":
-        return cls(settings, table=table, sender=sender)  # type: ignore[no-any-return]
+        return cls(settings, table=table, sender=sender, db=db)  # type: ignore[no-any-return]
     if spec.name == "notifier":
         from processors.notifier import people_in
 
@@ -187,9 +204,10 @@ def _register_timer(app: faust.App, spec: Processor, name: str, every: float, ha
     app.timer(every, name=f"hub.{spec.name}.{name}")(tick)
 
 
-def _holds_partitions(app: faust.App, projected: set[int]) -> tuple[bool, int]:
+def _holds_partitions(app: faust.App, own_groups: list[set[int]]) -> tuple[bool, int]:
+    """Faust's consumer and every consumer group of our own hold partitions, nothing rebalancing."""
     try:
         assigned = len(app.consumer.assignment())
     except Exception:  # noqa: BLE001 - consumer not started yet
         return False, 0
-    return assigned > 0 and bool(projected) and not app.rebalancing and not getattr(app, "in_recovery", False), assigned
+    return assigned > 0 and all(own_groups) and not app.rebalancing and not getattr(app, "in_recovery", False), assigned

@@ -119,6 +119,12 @@ class Handler:
     async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
         raise NotImplementedError
 
+    async def load(self) -> None:
+        """Read the state back from where `persist` keeps it (handlers off faust tables)."""
+
+    async def persist(self, changes: dict[str, Any]) -> None:
+        """Keep the table's changes before the offsets move on (handlers off faust tables)."""
+
     def tick(self, now: datetime) -> Outcome:
         """What a timer tick publishes at `now` (nothing for handlers without timers)."""
         return Outcome()

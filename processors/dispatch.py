@@ -10,25 +10,43 @@ from __future__ import annotations
 import logging
 from typing import Any, MutableMapping
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from channels.base import OutboundReply
 from hub import events as ev
 from hub import topics
 from hub.config import Settings
 from hub.domain import optout
-from processors.base import Handler, Outcome, Staged
+from hub.store import optouts
+from processors.base import DELETED, Handler, Outcome, Staged
 from processors.sends import Sender
 
 log = logging.getLogger("hub.dispatch")
 
 
 class DispatchHandler(Handler):
-    """Table: "channel:address" -> opt-out record, on the contact's partition."""
+    """Table: "channel:address" -> (since, keyword) of an opt-out; kept in the database
+    (hub/store/optouts.py) since dispatch runs as its own consumer group."""
 
     name = "dispatch"
 
-    def __init__(self, settings: Settings, *, table: MutableMapping[str, Any] | None = None, sender: Sender | None = None) -> None:
+    def __init__(self, settings: Settings, *, table: MutableMapping[str, Any] | None = None, sender: Sender | None = None,
+                 db: async_sessionmaker[AsyncSession] | None = None) -> None:
         self.sender = sender
+        self.db = db
         super().__init__(settings, table=table)
+
+    async def load(self) -> None:
+        if self.db is not None:
+            async with self.db() as s:
+                held = await optouts.load_all(s)
+            self.table.clear()
+            self.table.update(held)
+
+    async def persist(self, changes: dict[str, Any]) -> None:
+        if self.db is not None and changes:
+            async with self.db() as s, s.begin():
+                await optouts.save(s, changes, DELETED)
 
     async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
         if isinstance(event, ev.ContactOptedOut):

@@ -4,9 +4,13 @@ from this table and nothing else; docs/design.md's data-flow picture is checked 
 (tests/processors/test_pipeline.py), so the two cannot drift apart.
 
 Kinds:
-- `agent`: a Faust agent (concurrency 1, see docs/design.md on faust #606) over `reads`.
-- `consumer`: its own aiokafka consumer group on its own thread, offsets in the database
-  in the same transaction as its rows (the projector: exactly once into the read model).
+- `agent`: a Faust agent (concurrency 1, see docs/design.md on faust #606) over `reads`,
+  its state in a Faust table.
+- `consumer`: an aiokafka consumer group of its own, beside faust, its state in the
+  database. The projector (on its own thread) writes its offsets in the same transaction as
+  its rows (exactly once into the read model); dispatch and the notifier
+  (processors/consumer.py) wait on providers without holding up any agent, and commit
+  their offsets after the records were handled (at least once; sends are deduplicated).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ class Processor:
     handles: frozenset[str]  # event types handed to the handler; the rest are skipped undecoded
     publishes: tuple[TopicSpec, ...]
     handler: str  # "module:Class" of the plain handler object
-    table: str | None = None  # the Faust table it is the only writer of
+    table: str | None = None  # the table it is the only writer of: a Faust table for an agent, a database table for a consumer
     timers: tuple[Timer, ...] = ()
     kind: str = "agent"  # agent | consumer
     writes_database: bool = False
@@ -115,7 +119,8 @@ PIPELINE: tuple[Processor, ...] = (
         handles=frozenset({"ReplyRequested", "ContactOptedOut", "ContactOptedIn"}),
         publishes=(topics.CONVERSATIONS, topics.OUTBOUND_WEB),
         handler="processors.dispatch:DispatchHandler",
-        table="dispatch-optouts",
+        table="opt_outs",
+        kind="consumer",
         writes_database=True,
         calls_providers=True,
         why="sends an agent's reply on the customer's channel, once",
@@ -126,6 +131,7 @@ PIPELINE: tuple[Processor, ...] = (
         handles=frozenset({"Escalated"}),
         publishes=(topics.CONVERSATIONS,),
         handler="processors.notifier:NotifierHandler",
+        kind="consumer",
         writes_database=True,
         calls_providers=True,
         why="tells each person of an escalation level, on each of their channels, once",

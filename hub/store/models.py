@@ -102,6 +102,16 @@ class SendRecord(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class OptOut(Base):
+    """An address that asked for no more messages (STOP, «لغو»), until START: dispatch's own
+    memory, read at start and on every rebalance, written before its offsets are committed."""
+
+    __tablename__ = "opt_outs"
+    address_key: Mapped[str] = mapped_column(String(320), primary_key=True)  # "channel:address"
+    since: Mapped[str] = mapped_column(String(40))
+    keyword: Mapped[str] = mapped_column(String(80))
+
+
 class Escalation(Base):
     """One fired level of an escalation ladder, who was told, and who acknowledged it."""
 

@@ -71,7 +71,8 @@ class InProcessWorker:
     only: Iterable[str] | None = None  # processor names to run; all agents by default
 
     def __post_init__(self) -> None:
-        self.specs: list[Processor] = [p for p in PIPELINE if p.kind == "agent" and p.name != "deadletter" and (self.only is None or p.name in set(self.only))]
+        wanted = set(self.only) if self.only is not None else None
+        self.specs: list[Processor] = [p for p in PIPELINE if p.name not in ("projector", "deadletter") and (wanted is None or p.name in wanted)]
         self.handlers: dict[str, Handler] = {p.name: self._handler(p) for p in self.specs}
         self.log: dict[str, list[Record]] = defaultdict(list)
         self._offsets = itertools.count()

@@ -1,0 +1,90 @@
+"""A processor on a consumer group of its own, beside the faust agents on the worker's loop.
+
+Dispatch and the notifier wait on providers (Telegram's retry_after up to 60 s, the 0.5-8 s
+backoff). As faust agents, a long wait filled their stream buffer and faust then paused the
+partition for every agent reading it, so intake, routing and SLA stalled behind a provider.
+On their own group only their own fetching waits. Offsets are committed after the records
+were handled and their changes kept (at least once: a redelivered reply is not sent again,
+processors/sends.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any, Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+
+from hub.bus import Bus
+from hub.config import Settings
+from processors.agents import process_record
+from processors.base import Handler, Publication
+from processors.pipeline import Processor
+
+log = logging.getLogger("hub.processors")
+BATCH = 100
+
+#: processor name -> partitions this process holds for it; readiness needs some for each
+assigned: dict[str, set[int]] = defaultdict(set)
+
+
+class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, group: "OwnGroup") -> None:
+        self.group = group
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        assigned[self.group.spec.name].difference_update(tp.partition for tp in revoked)
+
+    async def on_partitions_assigned(self, new: Any) -> None:
+        # another worker may have kept changes while it held these partitions
+        await self.group.handler.load()
+        assigned[self.group.spec.name].update(tp.partition for tp in new)
+        log.info("processor assigned", extra={"processor": self.group.spec.name, "partitions": sorted(tp.partition for tp in new)})
+
+
+class OwnGroup:
+    def __init__(self, spec: Processor, handler: Handler, settings: Settings, bus: Bus) -> None:
+        self.spec, self.handler, self.settings, self.bus = spec, handler, settings, bus
+
+    async def publish(self, publications: Sequence[Publication]) -> None:
+        by_topic: dict[Any, list[tuple[str, Any]]] = {}
+        for p in publications:
+            by_topic.setdefault(p.topic, []).append((p.key, p.event))
+        for topic, items in by_topic.items():
+            await self.bus.publish_many(topic, items)
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=f"{self.settings.app_id}-{self.spec.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+            rebalance_timeout_ms=6000,
+            max_poll_records=BATCH,
+        )
+        consumer.subscribe([t.name for t in self.spec.reads], listener=_Assignment(self))
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=BATCH)
+                for tp, records in batches.items():
+                    for record in records:
+                        await process_record(self.spec, self.handler, record, self.handler.table, self.publish, persist=self.handler.persist)
+                    await consumer.commit({tp: records[-1].offset + 1})
+        finally:
+            assigned[self.spec.name].clear()
+            await consumer.stop()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - restart rather than stop sending
+                log.exception("processor stopped; restarting", extra={"processor": self.spec.name})
+                await asyncio.sleep(1.0)

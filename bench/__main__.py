@@ -45,6 +45,19 @@ def peak_rss_mb(pid: int | str) -> float:
     return math.nan
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU the process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return math.nan
+
+
+def role_pids(hub: Hub) -> dict[str, int | None]:
+    return {**{role: proc.pid for role, proc in hub.procs.items()}, "broker": hub.broker.process.pid if hub.broker.process else None}
+
+
 def no_nan(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return None
@@ -91,8 +104,12 @@ async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]]
         await hub_run(hub.url, api_request(key), live, 50, 2, drain=15)
         await live.settle()
         for rate in rates:
+            pids = role_pids(hub)
+            cpu_before = {role: cpu_seconds(pid) for role, pid in pids.items()}
             h = await hub_run(hub.url, api_request(key), live, rate, args.seconds, drain=args.drain)
             settled = await live.settle(timeout=args.settle)
+            # CPU per accepted message, the load's and its catching up: steadier than msg/s on a saturated machine
+            h["cpu_ms_per_msg"] = {role: 1000 * (cpu_seconds(pid) - cpu_before[role]) / max(1, h["accepted"]) for role, pid in pids.items()}
             missing = h.pop("missing_tokens")
             h["late"] = sum(1 for tok in missing if tok in live.seen)  # arrived after the drain, before settling
             h["settle_s"] = settled
@@ -142,6 +159,9 @@ def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss:
         h = r["hub"]
         print(f"sms webhook -> agent queue at {r['rate']}/s offered: {h['msg_per_s']:.0f} msg/s, 200 answer p50 {h['post_p50_ms']:.1f} / p99 {h['post_p99_ms']:.1f} ms, "
               f"to the queue p50 {h['p50_ms']:.1f} / p90 {h['p90_ms']:.1f} / p99 {h['p99_ms']:.1f} / max {h['max_ms']:.1f} ms, lost {h['lost']}, errors {h['errors']}")
+    cpu = ["{}: {}".format(r["rate"], ", ".join(f"{role} {ms:.1f}" for role, ms in r["hub"].get("cpu_ms_per_msg", {}).items())) for r in rows]
+    if cpu:
+        print("CPU ms per accepted message (user+system, during the load and until settled): " + "; ".join(cpu))
     lags = [f"{r['rate']}: hub {r['hub']['send_lag_max_ms']:.0f}, raw {r['baseline']['send_lag_max_ms']:.0f}" for r in rows]
     if lags:
         print("client send lag, max ms (bench falling behind its schedule): " + "; ".join(lags))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from typing import Any, Sequence
 
@@ -24,6 +25,10 @@ from processors.pipeline import Processor
 
 log = logging.getLogger("hub.processors")
 BATCH = 100
+# Tansu holds a fetch for the whole wait: at the worker's 10 ms these groups sent ~100 fetch
+# requests a second each, on the worker's loop; a reply or a notice may wait 100 ms instead.
+FETCH_MAX_WAIT_MS = 100
+COMMIT_EVERY = 0.5  # seconds; what was handled since is handled again after a crash, and sent once
 
 #: processor name -> partitions this process holds for it; readiness needs some for each
 assigned: dict[str, set[int]] = defaultdict(set)
@@ -35,6 +40,7 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         assigned[self.group.spec.name].difference_update(tp.partition for tp in revoked)
+        await self.group.commit([tp for tp in revoked])
 
     async def on_partitions_assigned(self, new: Any) -> None:
         # another worker may have kept changes while it held these partitions
@@ -46,6 +52,21 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
 class OwnGroup:
     def __init__(self, spec: Processor, handler: Handler, settings: Settings, bus: Bus) -> None:
         self.spec, self.handler, self.settings, self.bus = spec, handler, settings, bus
+        self.consumer: AIOKafkaConsumer | None = None
+        self.handled: dict[Any, int] = {}  # partition -> next offset, handled but not committed
+
+    async def commit(self, partitions: Sequence[Any] | None = None) -> None:
+        """Commit what was handled (of `partitions`, or all); a failure only means those
+        records are handled again by the next owner, which sends nothing twice."""
+        wanted = {tp: o for tp, o in self.handled.items() if partitions is None or tp in partitions}
+        if not wanted or self.consumer is None:
+            return
+        try:
+            await self.consumer.commit(wanted)
+        except Exception:  # noqa: BLE001 - a rebalance in between; the next owner handles them again
+            log.warning("offsets not committed", extra={"processor": self.spec.name}, exc_info=True)
+        for tp in wanted:
+            self.handled.pop(tp, None)
 
     async def publish(self, publications: Sequence[Publication]) -> None:
         by_topic: dict[Any, list[tuple[str, Any]]] = {}
@@ -60,7 +81,7 @@ class OwnGroup:
             group_id=f"{self.settings.app_id}-{self.spec.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
+            fetch_max_wait_ms=max(self.settings.fetch_max_wait_ms, FETCH_MAX_WAIT_MS),
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
             rebalance_timeout_ms=6000,
@@ -68,15 +89,23 @@ class OwnGroup:
         )
         consumer.subscribe([t.name for t in self.spec.reads], listener=_Assignment(self))
         await consumer.start()
+        self.consumer, self.handled = consumer, {}
+        committed_at = time.monotonic()
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=BATCH)
                 for tp, records in batches.items():
                     for record in records:
                         await process_record(self.spec, self.handler, record, self.handler.table, self.publish, persist=self.handler.persist)
-                    await consumer.commit({tp: records[-1].offset + 1})
+                    self.handled[tp] = records[-1].offset + 1
+                # a commit per poll was one broker round trip per partition, many a second under load
+                if self.handled and time.monotonic() - committed_at >= COMMIT_EVERY:
+                    await self.commit()
+                    committed_at = time.monotonic()
         finally:
             assigned[self.spec.name].clear()
+            await self.commit()
+            self.consumer = None
             await consumer.stop()
 
     async def run_forever(self) -> None:

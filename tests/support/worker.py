@@ -1,6 +1,7 @@
-"""The worker in process: every agent of processors/pipeline.py on dict tables, fed through
-the same record loop the Faust agents run (processors/agents.process_record), against an
-in-memory log instead of a broker. What a handler publishes lands on that log and goes to
+"""The worker in process: every processor of processors/pipeline.py but the projector and
+the dead-letter recorder (which need a database) on dict tables, fed through the same
+record loop the Faust agents and the consumer groups run (processors/agents.process_record),
+against an in-memory log instead of a broker. What a handler publishes lands on that log and goes to
 every processor that reads the topic, in order, as on a broker with one partition.
 
 No process, no socket: the unit layer's handler tests run on it."""

@@ -35,6 +35,7 @@ class Worker:
     bus: Bus
     handlers: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
+    groups: list[str] = field(default_factory=list)  # consumer groups of our own, beside faust's
     worker_id: str = ""
 
     def configure(self, settings: Settings) -> None:
@@ -105,12 +106,12 @@ def build_app(settings: Settings) -> Worker:
     sender = Sender(db, channel_for)
     from processors.consumer import OwnGroup
 
-    groups: list[OwnGroup] = []
+    members: dict[str, list[tuple[Processor, Handler]]] = {}
     for spec in PIPELINE:
         if spec.kind == "consumer":
             if spec.name != "projector":  # the projector makes its own handler on its own thread
                 worker.handlers[spec.name] = handler = make_handler(spec, settings, table=None, db=db, sender=sender)
-                groups.append(OwnGroup(spec, handler, settings, bus))
+                members.setdefault(spec.group or spec.name, []).append((spec, handler))
             continue
         table = None
         if spec.table:
@@ -126,8 +127,11 @@ def build_app(settings: Settings) -> Worker:
 
     from processors import consumer, projector
 
+    groups = [OwnGroup(name, group, settings, bus) for name, group in members.items()]
+    worker.groups = [g.name for g in groups]
+
     def holding() -> tuple[bool, int]:
-        own = [projector.assigned_partitions, *(consumer.assigned[g.spec.name] for g in groups)]
+        own = [projector.assigned_partitions, *(consumer.assigned[g.name] for g in groups)]
         return _holds_partitions(app, own)
 
     heartbeat = Heartbeat(worker.worker_id, db, holding)

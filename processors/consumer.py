@@ -39,19 +39,23 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
         self.group = group
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        assigned[self.group.spec.name].difference_update(tp.partition for tp in revoked)
+        assigned[self.group.name].difference_update(tp.partition for tp in revoked)
         await self.group.commit([tp for tp in revoked])
 
     async def on_partitions_assigned(self, new: Any) -> None:
         # another worker may have kept changes while it held these partitions
-        await self.group.handler.load()
-        assigned[self.group.spec.name].update(tp.partition for tp in new)
-        log.info("processor assigned", extra={"processor": self.group.spec.name, "partitions": sorted(tp.partition for tp in new)})
+        for _, handler in self.group.members:
+            await handler.load()
+        assigned[self.group.name].update(tp.partition for tp in new)
+        log.info("consumer group assigned", extra={"group": self.group.name, "partitions": sorted(tp.partition for tp in new)})
 
 
 class OwnGroup:
-    def __init__(self, spec: Processor, handler: Handler, settings: Settings, bus: Bus) -> None:
-        self.spec, self.handler, self.settings, self.bus = spec, handler, settings, bus
+    """One consumer for the processors of one group: each record goes to every member that
+    reads its topic, in order; the members wait on each other, on nobody else."""
+
+    def __init__(self, name: str, members: Sequence[tuple[Processor, Handler]], settings: Settings, bus: Bus) -> None:
+        self.name, self.members, self.settings, self.bus = name, list(members), settings, bus
         self.consumer: AIOKafkaConsumer | None = None
         self.handled: dict[Any, int] = {}  # partition -> next offset, handled but not committed
 
@@ -64,7 +68,7 @@ class OwnGroup:
         try:
             await self.consumer.commit(wanted)
         except Exception:  # noqa: BLE001 - a rebalance in between; the next owner handles them again
-            log.warning("offsets not committed", extra={"processor": self.spec.name}, exc_info=True)
+            log.warning("offsets not committed", extra={"group": self.name}, exc_info=True)
         for tp in wanted:
             self.handled.pop(tp, None)
 
@@ -78,7 +82,7 @@ class OwnGroup:
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=f"{self.settings.app_id}-{self.spec.name}",
+            group_id=f"{self.settings.app_id}-{self.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=max(self.settings.fetch_max_wait_ms, FETCH_MAX_WAIT_MS),
@@ -87,7 +91,7 @@ class OwnGroup:
             rebalance_timeout_ms=6000,
             max_poll_records=BATCH,
         )
-        consumer.subscribe([t.name for t in self.spec.reads], listener=_Assignment(self))
+        consumer.subscribe(sorted({t.name for spec, _ in self.members for t in spec.reads}), listener=_Assignment(self))
         await consumer.start()
         self.consumer, self.handled = consumer, {}
         committed_at = time.monotonic()
@@ -96,14 +100,16 @@ class OwnGroup:
                 batches = await consumer.getmany(timeout_ms=200, max_records=BATCH)
                 for tp, records in batches.items():
                     for record in records:
-                        await process_record(self.spec, self.handler, record, self.handler.table, self.publish, persist=self.handler.persist)
+                        for spec, handler in self.members:
+                            if any(t.name == record.topic for t in spec.reads):
+                                await process_record(spec, handler, record, handler.table, self.publish, persist=handler.persist)
                     self.handled[tp] = records[-1].offset + 1
                 # a commit per poll was one broker round trip per partition, many a second under load
                 if self.handled and time.monotonic() - committed_at >= COMMIT_EVERY:
                     await self.commit()
                     committed_at = time.monotonic()
         finally:
-            assigned[self.spec.name].clear()
+            assigned[self.name].clear()
             await self.commit()
             self.consumer = None
             await consumer.stop()
@@ -115,5 +121,5 @@ class OwnGroup:
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - restart rather than stop sending
-                log.exception("processor stopped; restarting", extra={"processor": self.spec.name})
+                log.exception("consumer group stopped; restarting", extra={"group": self.name})
                 await asyncio.sleep(1.0)

@@ -8,9 +8,10 @@ Kinds:
   its state in a Faust table.
 - `consumer`: an aiokafka consumer group of its own, beside faust, its state in the
   database. The projector (on its own thread) writes its offsets in the same transaction as
-  its rows (exactly once into the read model); dispatch and the notifier
-  (processors/consumer.py) wait on providers without holding up any agent, and commit
-  their offsets after the records were handled (at least once; sends are deduplicated).
+  its rows (exactly once into the read model); dispatch and the notifier share the
+  `senders` group (processors/consumer.py): they wait on providers without holding up any
+  agent, and commit their offsets after the records were handled (at least once; sends are
+  deduplicated).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Processor:
     table: str | None = None  # the table it is the only writer of: a Faust table for an agent, a database table for a consumer
     timers: tuple[Timer, ...] = ()
     kind: str = "agent"  # agent | consumer
+    group: str = ""  # consumers with the same group share one consumer (one fetch of the topic, one place in it)
     writes_database: bool = False
     calls_providers: bool = False  # may wait on Twilio/Telegram/SMTP: never shares an agent with others
     why: str = ""
@@ -121,6 +123,7 @@ PIPELINE: tuple[Processor, ...] = (
         handler="processors.dispatch:DispatchHandler",
         table="opt_outs",
         kind="consumer",
+        group="senders",
         writes_database=True,
         calls_providers=True,
         why="sends an agent's reply on the customer's channel, once",
@@ -132,6 +135,7 @@ PIPELINE: tuple[Processor, ...] = (
         publishes=(topics.CONVERSATIONS,),
         handler="processors.notifier:NotifierHandler",
         kind="consumer",
+        group="senders",
         writes_database=True,
         calls_providers=True,
         why="tells each person of an escalation level, on each of their channels, once",
@@ -217,7 +221,7 @@ def picture() -> str:
         writes = names(p.publishes) if p.publishes else ""
         if p.writes_database:
             writes = f"{writes} + database" if writes else "database"
-        notes = [p.kind]
+        notes = [f"{p.kind} {p.group}" if p.group else p.kind]
         if p.table:
             notes.append(f"table {p.table}")
         notes += [f"timer {t.name} every {t.every:g}s" for t in p.timers]

@@ -52,6 +52,8 @@ def test_build_app_registers_an_agent_per_agent_processor_its_tables_and_timers(
     assert set(worker.app.agents) == {f"hub.{name}" for name in agents}
     assert set(worker.app.tables) == {p.table for p in pipeline.PIPELINE if p.table and p.kind == "agent"}
     assert set(worker.handlers) == {p.name for p in pipeline.PIPELINE if p.name != "projector"}
+    own = [p for p in pipeline.PIPELINE if p.kind == "consumer" and p.name != "projector"]
+    assert worker.groups == sorted({p.group or p.name for p in own}, key=[p.group or p.name for p in own].index) and worker.groups
     for p in pipeline.PIPELINE:
         if p.kind == "agent":
             assert type(worker.handlers[p.name]) is p.handler_class()

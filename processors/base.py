@@ -89,6 +89,22 @@ class Staged:
         if key in self:
             self.changes[key] = DELETED
 
+    def set_within(self, key: str, stored: dict[str, Any], inner: str, value: Any) -> None:
+        """For tables of {conversation id: state} per contact: `inner` set to `value` (or
+        dropped, for None) in `stored`, the value at `key`; written only if it changed, and
+        the key dropped once nothing is left under it."""
+        changed = dict(stored)
+        if value is None:
+            changed.pop(inner, None)
+        else:
+            changed[inner] = value
+        if changed == stored:
+            return
+        if changed:
+            self.set(key, changed)
+        else:
+            self.delete(key)
+
 
 class Handler:
     """A processor's logic as a plain object: built with its settings, fed decoded events.

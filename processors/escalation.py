@@ -42,16 +42,7 @@ class EscalationHandler(Handler):
             return
         stored: dict[str, Any] = table.get(event.contact_id) or {}
         after = esc.on_event(stored.get(event.conversation_id), event, self.ladders)
-        convs = dict(stored)
-        if after is not None and esc.running(after):
-            convs[event.conversation_id] = after
-        else:
-            convs.pop(event.conversation_id, None)
-        if convs != stored:
-            if convs:
-                table.set(event.contact_id, convs)
-            else:
-                table.delete(event.contact_id)
+        table.set_within(event.contact_id, stored, event.conversation_id, after if after is not None and esc.running(after) else None)
         if isinstance(event, ev.Escalated):
             self.published.discard(event.id)
             if not self.rebuilding:

@@ -66,16 +66,7 @@ class SlaHandler(Handler):
         after = sla.on_event(before, event, self.policies, self.calendars)
         if isinstance(event, (ev.SlaWarning, ev.SlaBreached)):
             self.published.discard(event.id)
-        convs = dict(stored)
-        if sla.finished(after):
-            convs.pop(event.conversation_id, None)
-        else:
-            convs[event.conversation_id] = after
-        if convs != stored:
-            if convs:
-                table.set(event.contact_id, convs)
-            else:
-                table.delete(event.contact_id)
+        table.set_within(event.contact_id, stored, event.conversation_id, None if sla.finished(after) else after)
         shown = view(after)
         if shown != view(before):
             out.emit(topics.CONVERSATIONS, event.contact_id, ev.SlaClocksChanged(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Iterable
+from typing import Iterable, Protocol, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -26,10 +26,19 @@ class BrokerUnavailable(RuntimeError):
     """The broker did not acknowledge; the caller must not acknowledge its sender."""
 
 
+class WriteAhead(Protocol):
+    """Where an edge keeps an input before it answers (hub/archive/writeahead.py)."""
+
+    async def keep(self, topic: str, items: Sequence[tuple[str, bytes, bytes]]) -> list[str]: ...
+
+    async def forget(self, event_ids: Sequence[str]) -> None: ...
+
+
 class Bus:
-    def __init__(self, bootstrap: str, *, send_timeout: float = 10.0) -> None:
+    def __init__(self, bootstrap: str, *, send_timeout: float = 10.0, write_ahead: WriteAhead | None = None) -> None:
         self.bootstrap = bootstrap
         self.send_timeout = send_timeout
+        self.write_ahead = write_ahead  # for the topics of topics.ARCHIVED, when the archive is on
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -55,14 +64,18 @@ class Bus:
     async def publish_many(self, topic: topics.TopicSpec, items: Iterable[tuple[str, Event]]) -> None:
         if self._producer is None:
             raise BrokerUnavailable("producer not started")
+        records = [(event.id, key.encode(), event.to_json()) for key, event in items]
+        kept: list[str] = []
+        if self.write_ahead is not None and topic in topics.ARCHIVED:
+            kept = await self.write_ahead.keep(topic.name, records)
         try:
-            futures = [
-                await self._producer.send(topic.name, event.to_json(), key=key.encode())
-                for key, event in items
-            ]
+            futures = [await self._producer.send(topic.name, value, key=key) for _, key, value in records]
             await asyncio.wait_for(asyncio.gather(*futures), self.send_timeout)
         except (KafkaError, asyncio.TimeoutError, OSError) as exc:
             log.warning("broker did not acknowledge", extra={"topic": topic.name, "error": repr(exc)})
+            if kept:
+                # the sender hears 503 and will send again; a refill must not publish these
+                await self.write_ahead.forget(kept)  # type: ignore[union-attr]
             raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
 
 
@@ -75,7 +88,7 @@ async def ensure_topics(settings: Settings, *, attempts: int = 50) -> None:
             await admin.start()
             existing = set(await admin.list_topics())
             wanted = [
-                NewTopic(t.name, getattr(settings, t.partitions_setting), settings.replication_factor)
+                NewTopic(t.name, t.partitions_in(settings), settings.replication_factor)
                 for t in topics.ALL
                 if t.name not in existing
             ]

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--port", type=int, default=9092)
     b.add_argument("--host", default="127.0.0.1")
     sub.add_parser("migrate", help="apply pending database migrations")
+    sub.add_parser("refill", help="mark an empty embedded log, writing the archive back into it first (`run` does this itself)")
     r = sub.add_parser("replay", help="rebuild the read model from conversation.events")
     r.add_argument("--sla", action="store_true", help="instead, re-apply the configured SLA policies to the logged history and report what would have breached")
     r.add_argument("--json", action="store_true", help="with --sla: every outcome as JSON")
@@ -152,8 +153,38 @@ async def _deadletter(settings: config.Settings, limit: int, as_json: bool) -> i
     return 0
 
 
+async def _archived_events(settings: config.Settings, log_ends: dict[Any, int]) -> list[Any] | None:
+    """conversation.events from the archive, if it holds more than the log (an embedded
+    broker refilled from a part, or not at all); None when the log has it all."""
+    from sqlalchemy import func, select
+
+    from hub import events as ev
+    from hub import topics
+    from hub.store.models import ArchivedRecord
+
+    engine, db = await _db_session(settings)
+    try:
+        async with db() as s:
+            kept = await s.scalar(select(func.count()).select_from(ArchivedRecord).where(ArchivedRecord.topic == topics.CONVERSATIONS.name)) or 0
+            if kept <= sum(log_ends.values()):
+                return None
+            rows = await s.execute(select(ArchivedRecord.value).where(ArchivedRecord.topic == topics.CONVERSATIONS.name)
+                                   .order_by(ArchivedRecord.partition, ArchivedRecord.offset))
+            out = []
+            for (value,) in rows:
+                try:
+                    out.append(ev.from_json(value))
+                except ev.UnknownEvent:
+                    continue
+    finally:
+        await engine.dispose()
+    print(f"(the log lacks history the archive has: reading {kept} archived records)", file=sys.stderr)
+    return out
+
+
 async def _read_log(settings: config.Settings) -> Any:
-    """Every event of conversation.events, partition by partition, from the start."""
+    """Every event of conversation.events, partition by partition, from the start (from the
+    archive, when the log lacks history it has)."""
     from aiokafka import AIOKafkaConsumer
 
     from hub import events as ev
@@ -165,6 +196,11 @@ async def _read_log(settings: config.Settings) -> Any:
     try:
         parts = await assign_all(consumer, [topics.CONVERSATIONS.name], from_end=False)
         ends = await consumer.end_offsets(parts)
+        archived = await _archived_events(settings, ends) if settings.archive else None
+        if archived is not None:
+            for event in archived:
+                yield event
+            return
         while any([await consumer.position(tp) < ends[tp] for tp in parts]):
             batch = await consumer.getmany(timeout_ms=500, max_records=500)
             for records in batch.values():
@@ -210,39 +246,63 @@ async def _replay_sla(settings: config.Settings, as_json: bool) -> int:
 
 
 async def _replay(settings: config.Settings) -> int:
-    from aiokafka import AIOKafkaConsumer
-
-    from hub import events as ev
-    from hub import topics
-    from hub.bus import assign_all
     from hub.store import projection
 
     if not settings.kafka_bootstrap:
         print("error: replay reads the event log: set HUB_KAFKA_BOOTSTRAP", file=sys.stderr)
         return 2
     engine, db = await _db_session(settings)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=settings.fetch_max_wait_ms)
-    await consumer.start()
     applied = 0
+    batch: list[Any] = []
     try:
-        parts = await assign_all(consumer, [topics.CONVERSATIONS.name], from_end=False)
-        ends = await consumer.end_offsets(parts)
-        while any([await consumer.position(tp) < ends[tp] for tp in parts]):
-            batch = await consumer.getmany(timeout_ms=500, max_records=500)
-            events = []
-            for records in batch.values():
-                for r in records:
-                    try:
-                        events.append(ev.from_json(r.value))
-                    except ev.UnknownEvent:
-                        continue
+        async for event in _read_log(settings):
+            batch.append(event)
+            if len(batch) >= 500:
+                async with db() as s, s.begin():
+                    await projection.apply(s, batch)
+                applied, batch = applied + len(batch), []
+        if batch:
             async with db() as s, s.begin():
-                await projection.apply(s, events)
-            applied += len(events)
+                await projection.apply(s, batch)
+            applied += len(batch)
     finally:
-        await consumer.stop()
         await engine.dispose()
     print(f"replayed {applied} events into the read model")
+    return 0
+
+
+async def _prepare(settings: config.Settings, refill: bool) -> tuple[Any, set[str] | None]:
+    """The log this process reads, and (for a worker after a refill) the ids it holds."""
+    from hub.archive import prepare_log
+
+    state = await prepare_log(settings, refill=refill)
+    if refill or not state.refilled:
+        return state, None
+    from hub.store.db import make_engine, sessionmaker
+    from processors.catchup import logged_ids
+
+    engine = make_engine(settings.database_url)
+    try:
+        return state, await logged_ids(sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+def _refill(settings: config.Settings) -> int:
+    from hub.archive import LogNotReady, RefillFailed
+
+    if not _broker_ready(settings, "refill"):
+        return 2
+    try:
+        state, _ = asyncio.run(_prepare(settings, refill=True))
+    except (LogNotReady, RefillFailed) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if state.refilled:
+        print(f"log {state.log_id}: refilled {state.records} records from the archive of log {state.refilled_from} "
+              f"in {state.seconds:.1f} s, {state.republished} written-ahead inputs published again")
+    else:
+        print(f"log {state.log_id}" + (f": {state.republished} written-ahead inputs published" if state.republished else ""))
     return 0
 
 
@@ -273,9 +333,15 @@ def _serve_worker(settings: config.Settings) -> int:
 
     if not _broker_ready(settings, "worker"):
         return 2
+    from hub.archive import LogNotReady
     from processors.app import build_app
 
-    app = build_app(settings).app
+    try:
+        state, logged = asyncio.run(_prepare(settings, refill=False))
+    except LogNotReady as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = build_app(settings, log=state, logged=logged).app
 
     class Worker(faust.Worker):
         def _setup_logging(self) -> None:
@@ -317,11 +383,25 @@ def _run_all(settings: config.Settings) -> int:
     env.setdefault("HUB_SECRET_KEY", settings.secret_key)
     settings = config.load(env)
     asyncio.run(ensure_topics(settings))
+    from hub.archive import LogNotReady, RefillFailed
+
+    try:
+        # before any role reads the log: an empty embedded log gets the archive back first
+        asyncio.run(_prepare(settings, refill=True))
+    except (LogNotReady, RefillFailed) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if broker:
+            broker.stop()
+        return 1
     password = asyncio.run(_ensure_admin(settings))
     children = {
         role: subprocess.Popen([sys.executable, "-m", "hub.cli", role], env=env)
         for role in ("worker", "web")
     }
+    # what a supervisor (or a test of SIGKILL) needs to stop every process of this run
+    pids = {"run": os.getpid(), **({"broker": broker.process.pid} if broker and broker.process else {}),
+            **{role: proc.pid for role, proc in children.items()}}
+    (settings.var_dir / "run.pids").write_text(json.dumps(pids))
     print(f"agent UI:   {settings.base_url}/", flush=True)
     print(f"demo chat:  {settings.base_url}/chat", flush=True)
     if password:
@@ -329,7 +409,8 @@ def _run_all(settings: config.Settings) -> int:
     else:
         print(f"admin login: admin, password in {settings.var_dir / 'admin-password'}", flush=True)
     if broker:
-        print(f"embedded broker on {broker.bootstrap} (memory only: the log is gone when it stops)", flush=True)
+        kept = "the database keeps its archive" if settings.archive else "HUB_ARCHIVE is off: the log is gone when it stops"
+        print(f"embedded broker on {broker.bootstrap} (memory only; {kept})", flush=True)
     stopping = False
 
     def stop(*_: Any) -> None:
@@ -385,6 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve_worker(settings)
     if args.command == "broker":
         return _serve_broker(args)
+    if args.command == "refill":
+        return _refill(settings)
     if args.command == "replay":
         return asyncio.run(_replay_sla(settings, args.json) if args.sla else _replay(settings))
     if args.command == "deadletter":

@@ -50,6 +50,7 @@ class Settings:
     partitions: int = 4
     replication_factor: int = 1
     app_id: str = "contacthub"
+    archive: bool = True  # keep the log in the database and refill an empty one (docs/design.md)
     fetch_max_wait_ms: int = 10
     max_chat_text: int = 4096
     max_body_bytes: int = 1024 * 1024
@@ -128,6 +129,15 @@ def _telegram_mode(mode: str) -> str:
     return mode
 
 
+def _switch(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in ("1", "on", "true", "yes"):
+        return True
+    if word in ("0", "off", "false", "no"):
+        return False
+    raise ConfigError(f"{name} must be on or off, not {value!r}")
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("HUB_VAR_DIR", "var"))
@@ -165,6 +175,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         partitions=partitions,
         replication_factor=replication,
         app_id=env.get("HUB_APP_ID", "contacthub"),
+        archive=_switch("HUB_ARCHIVE", env.get("HUB_ARCHIVE", "on")),
         fetch_max_wait_ms=fetch_wait,
         queues=_queues(raw),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
@@ -202,6 +213,7 @@ ENV_VARS: tuple[str, ...] = (
     "HUB_VAR_DIR",
     "HUB_PARTITIONS",
     "HUB_APP_ID",
+    "HUB_ARCHIVE",
     "HUB_FETCH_MAX_WAIT_MS",
     "HUB_LOG_LEVEL",
     "HUB_FAUST_LOG_LEVEL",

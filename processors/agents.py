@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Sequence
 from hub import events as ev
 from hub import topics
 from processors.base import Handler, Publication, dead_letter, stats
+from processors.catchup import CatchUp
 from processors.pipeline import Processor
 
 log = logging.getLogger("hub.processors")
@@ -22,9 +23,34 @@ Publish = Callable[[Sequence[Publication]], Awaitable[None]]
 
 
 async def process_record(spec: Processor, handler: Handler, message: Any, table: MutableMapping[str, Any] | None, publish: Publish,
-                         persist: Callable[[dict[str, Any]], Awaitable[None]] | None = None) -> None:
+                         persist: Callable[[dict[str, Any]], Awaitable[None]] | None = None, catchup: CatchUp | None = None) -> None:
     """Decode one record, run the handler, apply its table changes (and keep them, with
-    `persist`, where no faust changelog does), publish what it decided."""
+    `persist`, where no faust changelog does), publish what it decided. With `catchup`, a
+    record of the refilled history is folded and only what the log lacks is published."""
+    if catchup is not None and not catchup.done:
+        catchup.saw(spec.name, message)
+        if catchup.history(message):
+            await _refolded(spec, handler, message, table, publish, persist, catchup)
+            return
+    await _processed(spec, handler, message, table, publish, persist)
+
+
+async def _refolded(spec: Processor, handler: Handler, message: Any, table: MutableMapping[str, Any] | None, publish: Publish,
+                    persist: Callable[[dict[str, Any]], Awaitable[None]] | None, catchup: CatchUp) -> None:
+    async def missing_only(publications: Sequence[Publication]) -> None:
+        await publish(catchup.missing(publications))
+
+    # senders (consumers) are not put in rebuild mode: a reply the log asked for and nobody
+    # sent must still go out; their sends table says which went (processors/sends.py)
+    handler.rebuilding = spec.kind == "agent"
+    try:
+        await _processed(spec, handler, message, table, missing_only, persist)
+    finally:
+        handler.rebuilding = False
+
+
+async def _processed(spec: Processor, handler: Handler, message: Any, table: MutableMapping[str, Any] | None, publish: Publish,
+                     persist: Callable[[dict[str, Any]], Awaitable[None]] | None) -> None:
     value = message.value
     if spec.handles and isinstance(value, bytes):
         kind = ev.peek_type(value)

@@ -21,6 +21,7 @@ from hub.store.db import make_engine, sessionmaker
 from processors import transport
 from processors.agents import process_record
 from processors.base import Handler, Publication
+from processors.catchup import CatchUp
 from processors.pipeline import PIPELINE, WORKER_TIMERS, Processor
 from processors.readiness import Heartbeat
 from processors.state_codec import StateCodec
@@ -37,6 +38,8 @@ class Worker:
     tables: dict[str, Any] = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)  # consumer groups of our own, beside faust's
     worker_id: str = ""
+    log_id: str = ""  # the log this worker reads (hub/archive/identity.py)
+    catchup: CatchUp = field(default_factory=CatchUp.nothing)
 
     def configure(self, settings: Settings) -> None:
         """New settings for every handler while running (state stays)."""
@@ -68,8 +71,12 @@ def faust_app(settings: Settings) -> faust.App:
     )
 
 
-def build_app(settings: Settings) -> Worker:
-    """The whole worker for `settings`: agents, tables and timers from the pipeline table."""
+def build_app(settings: Settings, log: Any = None, logged: set[str] | None = None) -> Worker:
+    """The whole worker for `settings`: agents, tables and timers from the pipeline table.
+
+    `log` is the LogState this run reads (hub/archive/refill.py; `contacthub worker`
+    prepares it before building), `logged` the event ids its refilled history holds. Without
+    `log` the worker marks or reads the log itself when it starts (the archive must be off)."""
     if not settings.kafka_bootstrap:
         raise ValueError("the worker needs HUB_KAFKA_BOOTSTRAP (`contacthub run` sets it for the embedded broker)")
     # The projector and aiosqlite hand work between threads many times per batch; with the
@@ -79,7 +86,10 @@ def build_app(settings: Settings) -> Worker:
     app = faust_app(settings)
     db = sessionmaker(make_engine(settings.database_url))
     bus = Bus(settings.kafka_bootstrap)
-    worker = Worker(app, settings, bus, worker_id=f"{socket.gethostname()}-{os.getpid()}")
+    worker = Worker(app, settings, bus, worker_id=f"{socket.gethostname()}-{os.getpid()}", log_id=log.log_id if log else "")
+    if log is not None and log.refilled:
+        readers = [(p.name, [t.name for t in p.reads]) for p in PIPELINE if not p.thread]
+        worker.catchup = CatchUp(log.ends, readers, logged or set())
     faust_topics: dict[tuple[str, ...], Any] = {}
 
     def topic_of(*specs: topics.TopicSpec) -> Any:
@@ -109,8 +119,9 @@ def build_app(settings: Settings) -> Worker:
     members: dict[str, list[tuple[Processor, Handler]]] = {}
     for spec in PIPELINE:
         if spec.kind == "consumer":
-            if spec.name != "projector":  # the projector makes its own handler on its own thread
+            if not spec.thread:  # those on a thread of their own make their handlers there
                 worker.handlers[spec.name] = handler = make_handler(spec, settings, table=None, db=db, sender=sender)
+                handler.catchup = worker.catchup  # type: ignore[attr-defined]
                 members.setdefault(spec.group or spec.name, []).append((spec, handler))
             continue
         table = None
@@ -121,7 +132,7 @@ def build_app(settings: Settings) -> Worker:
             worker.tables[spec.name] = table
         handler = make_handler(spec, settings, table=table, db=db, sender=sender)
         worker.handlers[spec.name] = handler
-        _register_agent(app, spec, handler, table, topic_of(*spec.reads), publish)
+        _register_agent(app, spec, handler, table, topic_of(*spec.reads), publish, worker.catchup)
         for timer in spec.timers:
             _register_timer(app, spec, timer.name, timer.every, handler, publish)
 
@@ -132,9 +143,20 @@ def build_app(settings: Settings) -> Worker:
 
     def holding() -> tuple[bool, int]:
         own = [projector.assigned_partitions, *(consumer.assigned[g.name] for g in groups)]
+        if settings.archive:
+            own.append(projector.archiving)
         return _holds_partitions(app, own)
 
-    heartbeat = Heartbeat(worker.worker_id, db, holding)
+    def release_timers() -> None:
+        for handler in worker.handlers.values():
+            handler.held = False
+
+    if not worker.catchup.done:
+        for handler in worker.handlers.values():
+            handler.held = True
+        worker.catchup.on_done.append(release_timers)
+
+    heartbeat = Heartbeat(worker.worker_id, db, holding, lambda: worker.log_id, lambda: worker.catchup.done)
 
     async def heartbeat_tick() -> None:
         await heartbeat.beat()
@@ -147,8 +169,12 @@ def build_app(settings: Settings) -> Worker:
 
     @app.task
     async def start_bus_and_consumers() -> None:
+        if not worker.log_id:
+            from hub.archive.refill import prepare_log
+
+            worker.log_id = (await prepare_log(settings, refill=False)).log_id
         await bus.start()
-        projector.start_in_thread(settings)
+        projector.start_in_thread(settings, worker.log_id)
         running.extend(asyncio.ensure_future(g.run_forever()) for g in groups)
 
     @app.on_before_shutdown.connect
@@ -189,10 +215,10 @@ def make_handler(spec: Processor, settings: Settings, *, table: Any, db: Any, se
     return cls(settings, table=table)  # type: ignore[no-any-return]
 
 
-def _register_agent(app: faust.App, spec: Processor, handler: Handler, table: Any, source: Any, publish: Any) -> None:
+def _register_agent(app: faust.App, spec: Processor, handler: Handler, table: Any, source: Any, publish: Any, catchup: CatchUp) -> None:
     async def agent(stream: Any) -> None:
         async for event in stream.events():
-            await process_record(spec, handler, event.message, table, publish)
+            await process_record(spec, handler, event.message, table, publish, catchup=catchup)
 
     agent.__name__ = agent.__qualname__ = spec.name
     app.agent(source, name=f"hub.{spec.name}", concurrency=1)(agent)

@@ -102,7 +102,8 @@ class OwnGroup:
                     for record in records:
                         for spec, handler in self.members:
                             if any(t.name == record.topic for t in spec.reads):
-                                await process_record(spec, handler, record, handler.table, self.publish, persist=handler.persist)
+                                await process_record(spec, handler, record, handler.table, self.publish, persist=handler.persist,
+                                                     catchup=getattr(handler, "catchup", None))
                     self.handled[tp] = records[-1].offset + 1
                 # a commit per poll was one broker round trip per partition, many a second under load
                 if self.handled and time.monotonic() - committed_at >= COMMIT_EVERY:

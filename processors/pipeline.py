@@ -44,6 +44,7 @@ class Processor:
     kind: str = "agent"  # agent | consumer
     group: str = ""  # consumers with the same group share one consumer (one fetch of the topic, one place in it)
     writes_database: bool = False
+    thread: str = ""  # a consumer on a thread and loop of its own, beside faust's (processors/projector.py)
     calls_providers: bool = False  # may wait on Twilio/Telegram/SMTP: never shares an agent with others
     why: str = ""
 
@@ -148,7 +149,20 @@ PIPELINE: tuple[Processor, ...] = (
         handler="processors.projector:ProjectorHandler",
         kind="consumer",
         writes_database=True,
+        thread="projector",
         why="the read model, with its offsets in the same transaction; live frames for agents",
+    ),
+    Processor(
+        name="archiver",
+        reads=topics.ARCHIVED,
+        handles=frozenset(),  # every record, verbatim
+        publishes=(),
+        handler="processors.archiver:ArchiverHandler",
+        table="log_archive",
+        kind="consumer",
+        writes_database=True,
+        thread="projector",
+        why="keeps every record state is folded from, with its offsets, for a refill after a restart (HUB_ARCHIVE)",
     ),
     Processor(
         name="deadletter",
@@ -222,6 +236,8 @@ def picture() -> str:
         if p.writes_database:
             writes = f"{writes} + database" if writes else "database"
         notes = [f"{p.kind} {p.group}" if p.group else p.kind]
+        if p.thread:
+            notes.append(f"thread {p.thread}")
         if p.table:
             notes.append(f"table {p.table}")
         notes += [f"timer {t.name} every {t.every:g}s" for t in p.timers]

@@ -1,8 +1,8 @@
 """projector: conversation.events -> the read model, then `live` frames for agent sockets.
 
-It runs in the worker beside the faust agents but keeps its own position: an aiokafka
-consumer group whose offsets are written in the same database transaction as the rows they
-produced. The read model and its position cannot disagree, so a SIGKILL or a rebalance at
+It runs in the worker beside the faust agents but keeps its own position: a consumer
+whose offsets are written in the same database transaction as the rows they produced
+(processors/positioned.py). The read model and its position cannot disagree, so a SIGKILL or a rebalance at
 any moment neither loses nor repeats a projection. (In faust, a rebalance clears the agents'
 queues; our SIGKILL test showed the DB-bound projector, the agent with the longest queue,
 skipping events that way.)
@@ -19,23 +19,21 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import events as ev
 from hub import topics
 from hub.bus import Bus
 from hub.config import Settings
-from hub.store import projection
-from hub.store.db import insert_for, make_engine, sessionmaker
-from hub.store.models import ProjectorOffset
+from hub.store import offsets, projection
+from hub.store.db import make_engine, sessionmaker
 from processors.base import Outcome, dead_letter, stats
+from processors.positioned import PositionedConsumer
 
 log = logging.getLogger("hub.projector")
-BATCH = 500
-#: partitions this process projects; readiness needs some
-assigned_partitions: set[int] = set()
+#: (topic, partition) this process projects (and archives); readiness needs some
+assigned_partitions: set[tuple[str, int]] = set()
+archiving: set[tuple[str, int]] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,24 +55,23 @@ class ProjectorHandler:
 
     name = "projector"
 
-    def __init__(self, settings: Settings, *, db: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, settings: Settings, *, db: async_sessionmaker[AsyncSession], log_id: str) -> None:
         self.settings = settings
         self.db = db
+        self.log_id = log_id  # the log its positions belong to
 
     def configure(self, settings: Settings) -> None:
         self.settings = settings
 
     async def stored_offsets(self) -> dict[int, int]:
         async with self.db() as s:
-            rows = await s.scalars(select(ProjectorOffset).where(ProjectorOffset.topic == topics.CONVERSATIONS.name))
-            return {r.partition: r.next_offset for r in rows}
+            kept = await offsets.stored(s, self.name, [topics.CONVERSATIONS.name], self.log_id)
+        return {partition: next_offset for (_, partition), next_offset in kept.items()}
 
     async def _apply(self, events: Sequence[ev.Event], positions: dict[tuple[str, int], int]) -> list[dict[str, Any]]:
         async with self.db() as s, s.begin():
             frames = await projection.apply(s, events)
-            for (topic, partition), next_offset in positions.items():
-                stmt = insert_for(s, ProjectorOffset).values(topic=topic, partition=partition, next_offset=next_offset)
-                await s.execute(stmt.on_conflict_do_update(index_elements=["topic", "partition"], set_={"next_offset": next_offset}))
+            await offsets.keep(s, self.name, positions, self.log_id)
         return frames
 
     async def on_records(self, batches: Mapping[Any, Sequence[Any]]) -> Outcome:
@@ -114,73 +111,11 @@ class ProjectorHandler:
         return out
 
 
-class OffsetsFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, projector: "Projector") -> None:
-        self.projector = projector
-
-    async def on_partitions_revoked(self, revoked: Any) -> None:
-        assigned_partitions.difference_update(tp.partition for tp in revoked)
-
-    async def on_partitions_assigned(self, assigned: Any) -> None:
-        await self.projector.seek_to_stored(list(assigned))
-
-
-class Projector:
-    """The consumer loop around ProjectorHandler: its own group, positions from the database."""
-
-    def __init__(self, settings: Settings, db: async_sessionmaker[AsyncSession], bus: Bus) -> None:
-        self.handler = ProjectorHandler(settings, db=db)
-        self.bus = bus
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            group_id=f"{settings.app_id}-projector",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=settings.fetch_max_wait_ms,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-            rebalance_timeout_ms=6000,
-            max_poll_records=BATCH,
-        )
-
-    async def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
-        stored = await self.handler.stored_offsets()
-        for tp in assigned:
-            if tp.partition in stored:
-                self.consumer.seek(tp, stored[tp.partition])
-            else:
-                await self.consumer.seek_to_beginning(tp)
-        assigned_partitions.update(tp.partition for tp in assigned)
-        log.info("projector assigned", extra={"partitions": sorted(tp.partition for tp in assigned)})
-
-    async def run(self) -> None:
-        self.consumer.subscribe([topics.CONVERSATIONS.name], listener=OffsetsFromDatabase(self))
-        await self.consumer.start()
-        try:
-            while True:
-                batches = await self.consumer.getmany(timeout_ms=200, max_records=BATCH)
-                if batches:
-                    await self.publish(await self.handler.on_records(batches))
-        finally:
-            await self.consumer.stop()
-
-    async def publish(self, outcome: Outcome) -> None:
-        letters = [(p.key, p.event) for p in outcome.publish if p.topic == topics.DEADLETTER]
-        if letters:
-            await self.bus.publish_many(topics.DEADLETTER, letters)
-        frames = [(p.key, p.event) for p in outcome.publish if p.topic == topics.LIVE]
-        if frames:
-            # Live pushes are best effort: the read model already has the change.
-            try:
-                await self.bus.publish_many(topics.LIVE, frames)
-            except Exception:  # noqa: BLE001
-                log.warning("live frames not published", exc_info=True)
-
-
-def start_in_thread(settings: Settings) -> threading.Thread:
+def start_in_thread(settings: Settings, log_id: str) -> threading.Thread:
     """The projector gets its own thread and event loop: on the loop it shared with the
     faust agents, a 20-event transaction that takes ~25 ms alone waited 250-750 ms for
-    its turns, which was most of the hub's end-to-end latency."""
+    its turns, which was most of the hub's end-to-end latency. The archiver, the other
+    consumer that writes the database with its offsets, shares it."""
 
     def main() -> None:
         async def serve() -> None:
@@ -188,7 +123,15 @@ def start_in_thread(settings: Settings) -> threading.Thread:
             bus = Bus(settings.kafka_bootstrap or "")
             await bus.start()
             try:
-                await run_forever(settings, sessionmaker(engine), bus)
+                db = sessionmaker(engine)
+                loops = [PositionedConsumer.run_forever(ProjectorHandler(settings, db=db, log_id=log_id), [topics.CONVERSATIONS],
+                                                        settings, db, bus, assigned_partitions)]
+                if settings.archive:
+                    from processors.archiver import ArchiverHandler
+
+                    loops.append(PositionedConsumer.run_forever(ArchiverHandler(db=db, log_id=log_id), topics.ARCHIVED,
+                                                                settings, db, bus, archiving))
+                await asyncio.gather(*loops)
             finally:
                 await bus.stop()
                 await engine.dispose()
@@ -198,14 +141,3 @@ def start_in_thread(settings: Settings) -> threading.Thread:
     thread = threading.Thread(target=main, name="projector", daemon=True)
     thread.start()
     return thread
-
-
-async def run_forever(settings: Settings, db: async_sessionmaker[AsyncSession], bus: Bus) -> None:
-    while True:
-        try:
-            await Projector(settings, db, bus).run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - restart rather than stop projecting
-            log.exception("projector stopped; restarting")
-            await asyncio.sleep(1.0)

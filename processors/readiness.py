@@ -17,10 +17,13 @@ SETTLED_AFTER = 3.0  # a first join often takes two generations; ready once it s
 
 
 class Heartbeat:
-    def __init__(self, worker_id: str, db: async_sessionmaker[AsyncSession], holding: Callable[[], tuple[bool, int]]) -> None:
+    def __init__(self, worker_id: str, db: async_sessionmaker[AsyncSession], holding: Callable[[], tuple[bool, int]],
+                 log_id: Callable[[], str] = lambda: "", caught_up: Callable[[], bool] = lambda: True) -> None:
         self.worker_id = worker_id
         self.db = db
         self.holding = holding  # (holds its partitions now, how many)
+        self.log_id = log_id  # the log it reads; /readyz counts only workers of the current one
+        self.caught_up = caught_up  # read past a refill's ends
         self.last_unsettled = time.monotonic()
         self.said_ready = False
 
@@ -32,7 +35,8 @@ class Heartbeat:
 
     async def beat(self) -> None:
         ready, assigned = self.settled()
-        values = {"id": self.worker_id, "ready": ready, "partitions": assigned, "heartbeat_at": utcnow()}
+        values = {"id": self.worker_id, "ready": ready, "partitions": assigned, "heartbeat_at": utcnow(),
+                  "log_id": self.log_id() or None, "caught_up": self.caught_up()}
         async with self.db() as session, session.begin():
             stmt = insert_for(session, WorkerHeartbeat).values(**values)
             await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={k: v for k, v in values.items() if k != "id"}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, false
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -189,13 +189,52 @@ class WorkerHeartbeat(Base):
     ready: Mapped[bool] = mapped_column(Boolean, default=False)
     partitions: Mapped[int] = mapped_column(Integer, default=0)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    log_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    caught_up: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class ProjectorOffset(Base):
-    """Where the projector is in each partition; written in the transaction that applies
-    the events, so the read model and its position never disagree."""
+class StreamOffset(Base):
+    """Where a consumer of our own is in each partition, and of which log: written in the
+    transaction that keeps what those records changed, so state and position never
+    disagree. `log_id` None: kept before the log had an identity; never trusted."""
 
-    __tablename__ = "projector_offsets"
+    __tablename__ = "stream_offsets"
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
     topic: Mapped[str] = mapped_column(String(100), primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True)
-    next_offset: Mapped[int] = mapped_column(Integer)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    log_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ArchivedRecord(Base):
+    """A record of the log, verbatim, where it was: what a refill writes back."""
+
+    __tablename__ = "log_archive"
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+
+class WrittenAhead(Base):
+    """An input an edge accepted, kept before it answered; gone once the archive has it."""
+
+    __tablename__ = "written_ahead"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LogIncarnation(Base):
+    """One life of the log: its id (the first record of `hub.log`), and what was refilled."""
+
+    __tablename__ = "log_incarnations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    refilled_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    refill_ends: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # "topic:partition" -> end offset
+    refilled_records: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,11 +19,12 @@ from channels.telegram.webhook import routes as telegram_routes
 from channels.webchat.socket import on_chat_delivered
 from channels.webchat.socket import routes as webchat_routes
 from hub import topics
+from hub.archive.writeahead import DatabaseWriteAhead
 from hub.bus import Bus
 from hub.config import Settings
 from hub.events import utcnow
 from hub.store.db import as_utc, make_engine, ping, sessionmaker
-from hub.store.models import DeadLetter, WorkerHeartbeat
+from hub.store.models import DeadLetter, LogIncarnation, WorkerHeartbeat
 from hub.web.api import routes as api_routes
 from hub.web.canned import routes as canned_routes
 from hub.web.contacts import routes as contact_routes
@@ -62,9 +63,16 @@ async def readiness(hub: Hub) -> dict[str, str]:
         await asyncio.wait_for(ping(hub.engine), 3)
         async with hub.db() as s:
             rows = list(await s.scalars(select(WorkerHeartbeat).where(WorkerHeartbeat.ready.is_(True))))
-        fresh = [r for r in rows if as_utc(r.heartbeat_at) > utcnow() - HEARTBEAT_FRESH]
+            current = await s.scalar(select(LogIncarnation.id).order_by(LogIncarnation.started_at.desc()).limit(1))
+        # a worker of an earlier run (its heartbeat still fresh after a restart) reads another log
+        fresh = [r for r in rows if as_utc(r.heartbeat_at) > utcnow() - HEARTBEAT_FRESH and r.log_id == current]
         checks["database"] = "ok"
-        checks["worker"] = "ok" if fresh else "no worker holds its partitions yet"
+        if not fresh:
+            checks["worker"] = "no worker of this run holds its partitions yet"
+        elif not any(r.caught_up for r in fresh):
+            checks["worker"] = "the worker is reading the refilled log"
+        else:
+            checks["worker"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["worker"] = "unknown"
@@ -108,9 +116,11 @@ async def manager_page(_: web.Request) -> web.FileResponse:
 
 async def _start(settings: Settings, app: web.Application) -> None:
     engine = make_engine(settings.database_url)
-    bus = Bus(settings.kafka_bootstrap or "")
+    db = sessionmaker(engine)
+    # with the archive on, an input is in the database before the edge answers 2xx
+    bus = Bus(settings.kafka_bootstrap or "", write_ahead=DatabaseWriteAhead(db) if settings.archive else None)
     await bus.start()
-    hub = Hub(settings=settings, engine=engine, db=sessionmaker(engine), bus=bus)
+    hub = Hub(settings=settings, engine=engine, db=db, bus=bus)
     hub.feed = LiveFeed(settings, hub.sockets, functools.partial(on_chat_delivered, bus))
     await hub.feed.start()
     hub.presence = PresenceBeat(hub.db, hub.sockets.online_agents)

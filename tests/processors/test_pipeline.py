@@ -51,8 +51,8 @@ def test_build_app_registers_an_agent_per_agent_processor_its_tables_and_timers(
     agents = {p.name for p in pipeline.PIPELINE if p.kind == "agent"}
     assert set(worker.app.agents) == {f"hub.{name}" for name in agents}
     assert set(worker.app.tables) == {p.table for p in pipeline.PIPELINE if p.table and p.kind == "agent"}
-    assert set(worker.handlers) == {p.name for p in pipeline.PIPELINE if p.name != "projector"}
-    own = [p for p in pipeline.PIPELINE if p.kind == "consumer" and p.name != "projector"]
+    assert set(worker.handlers) == {p.name for p in pipeline.PIPELINE if not p.thread}
+    own = [p for p in pipeline.PIPELINE if p.kind == "consumer" and not p.thread]
     assert worker.groups == sorted({p.group or p.name for p in own}, key=[p.group or p.name for p in own].index) and worker.groups
     for p in pipeline.PIPELINE:
         if p.kind == "agent":

@@ -19,7 +19,7 @@ from hub import config, topics
 from hub import events as ev
 from hub.config import Settings
 from hub.store import db as store_db
-from hub.store.models import Contact, Conversation, DeadLetter, Identity, Message, ProjectorOffset
+from hub.store.models import Contact, Conversation, DeadLetter, Identity, Message, StreamOffset
 from processors.agents import process_record
 from processors.base import Publication
 from processors.deadletter import DeadletterHandler
@@ -91,7 +91,7 @@ def good_batch() -> dict[TopicPartition, list[Record]]:
 async def rows(sessions: Sessions) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
     async with sessions() as s:
-        for model in (Contact, Identity, Conversation, Message, ProjectorOffset):
+        for model in (Contact, Identity, Conversation, Message, StreamOffset):
             cols = [c.key for c in model.__table__.columns]
             found = (await s.scalars(select(model))).all()
             out[model.__tablename__] = sorted(tuple(str(getattr(r, c)) for c in cols) for r in found)
@@ -117,7 +117,7 @@ def letters(publications: Sequence[Publication]) -> list[ev.DeadLettered]:
 
 
 async def test_a_batch_is_projected_with_its_offsets_and_returns_live_frames(settings: Settings, sessions: Sessions) -> None:
-    h = ProjectorHandler(settings, db=sessions)
+    h = ProjectorHandler(settings, db=sessions, log_id="log-1")
     out = await h.on_records(good_batch())
     assert await messages(sessions) == {"a-1": ("conv-ana", "in", None), "a-2": ("conv-ana", "out", "queued"), "b-1": ("conv-babak", "in", None)}
     async with sessions() as s:
@@ -130,7 +130,7 @@ async def test_a_batch_is_projected_with_its_offsets_and_returns_live_frames(set
 
 
 async def test_the_same_batch_again_changes_nothing(settings: Settings, sessions: Sessions) -> None:
-    h = ProjectorHandler(settings, db=sessions)
+    h = ProjectorHandler(settings, db=sessions, log_id="log-1")
     await h.on_records(good_batch())
     before = await rows(sessions)
     again = await h.on_records(good_batch())
@@ -140,7 +140,7 @@ async def test_the_same_batch_again_changes_nothing(settings: Settings, sessions
 
 
 async def test_an_undecodable_record_is_dead_lettered_its_offset_advances_and_the_rest_is_projected(settings: Settings, sessions: Sessions) -> None:
-    h = ProjectorHandler(settings, db=sessions)
+    h = ProjectorHandler(settings, db=sessions, log_id="log-1")
     batch = {TP0: ana(opened(*ANA), b"\xff not json at all", received(*ANA, "a-1", 1)),
              TP1: records(1, 4, received(*BABAK, "b-1", 2), b'{"type":"MessageReceived","id":"half"}')}
     out = await h.on_records(batch)
@@ -154,7 +154,7 @@ async def test_an_undecodable_record_is_dead_lettered_its_offset_advances_and_th
 
 
 async def test_an_event_that_fails_to_project_is_dead_lettered_alone(settings: Settings, sessions: Sessions) -> None:
-    h = ProjectorHandler(settings, db=sessions)
+    h = ProjectorHandler(settings, db=sessions, log_id="log-1")
     poison = received(*ANA, "a-poison", 1, meta="not a mapping")  # type: ignore[arg-type]
     out = await h.on_records({TP0: ana(opened(*ANA), poison, received(*ANA, "a-1", 2))})
     (letter,) = letters(out.publish)
@@ -164,7 +164,7 @@ async def test_an_event_that_fails_to_project_is_dead_lettered_alone(settings: S
 
 
 async def test_the_deadletter_handler_keeps_each_letter_once(settings: Settings, sessions: Sessions) -> None:
-    out = await ProjectorHandler(settings, db=sessions).on_records({TP0: ana(b"\xff poison", start=7)})
+    out = await ProjectorHandler(settings, db=sessions, log_id="log-1").on_records({TP0: ana(b"\xff poison", start=7)})
     (letter,) = letters(out.publish)
     spec, h = by_name("deadletter"), DeadletterHandler(settings, db=sessions)
     published: list[Publication] = []

@@ -36,6 +36,9 @@ class Hub:
             "HUB_SECRET_KEY": uuid.uuid4().hex,
             "HUB_APP_ID": f"hub-test-{uuid.uuid4().hex[:8]}",
             "PYTHONUNBUFFERED": "1",
+            # roles started one by one mark the log themselves; tests/support/run.py runs
+            # the hub as `contacthub run` does, archive on, for the restart tests
+            "HUB_ARCHIVE": "0",
             **(extra_env or {}),
         }
         self.procs: dict[str, subprocess.Popen[bytes]] = {}

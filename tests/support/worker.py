@@ -73,7 +73,7 @@ class InProcessWorker:
 
     def __post_init__(self) -> None:
         wanted = set(self.only) if self.only is not None else None
-        self.specs: list[Processor] = [p for p in PIPELINE if p.name not in ("projector", "deadletter") and (wanted is None or p.name in wanted)]
+        self.specs: list[Processor] = [p for p in PIPELINE if not p.thread and p.name != "deadletter" and (wanted is None or p.name in wanted)]
         self.handlers: dict[str, Handler] = {p.name: self._handler(p) for p in self.specs}
         self.log: dict[str, list[Record]] = defaultdict(list)
         self._offsets = itertools.count()

@@ -1,0 +1,62 @@
+"""After a refill: the records below the refill's ends are history. A processor folds them
+into its state as it did live (rebuild mode) and publishes only what the log does not
+already have (derived ids make that exact: a decision made again has the id it had); its
+timers stay held until every processor of this worker read past every end, so a clock or a
+ladder that fell due while the hub was down fires once, then, from the whole state."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub import topics
+from hub.store.models import ArchivedRecord
+from processors.base import Publication
+
+log = logging.getLogger("hub.processors")
+
+
+class CatchUp:
+    def __init__(self, ends: dict[tuple[str, int], int], readers: Iterable[tuple[str, Sequence[str]]], logged: set[str]) -> None:
+        self.ends = {k: v for k, v in ends.items() if v > 0}
+        self.logged = logged  # event ids the refilled log already holds
+        # (processor, topic, partition) still short of the end
+        self.remaining = {(name, t, p) for name, reads in readers for (t, p) in self.ends if t in reads}
+        self.started = time.monotonic()
+        self.on_done: list[Callable[[], None]] = []
+        self.done = not self.remaining
+
+    @classmethod
+    def nothing(cls) -> "CatchUp":
+        return cls({}, (), set())
+
+    def history(self, message: Any) -> bool:
+        """The record was in the log before this run: fold it, publish only what is missing."""
+        return message.offset < self.ends.get((message.topic, message.partition), 0)
+
+    def saw(self, processor: str, message: Any) -> None:
+        if self.done:
+            return
+        key = (processor, message.topic, message.partition)
+        if key in self.remaining and message.offset + 1 >= self.ends[(message.topic, message.partition)]:
+            self.remaining.discard(key)
+            if not self.remaining:
+                self.done = True
+                log.info("caught up on the refilled log; timers run", extra={"seconds": round(time.monotonic() - self.started, 2)})
+                for callback in self.on_done:
+                    callback()
+
+    def missing(self, publications: Sequence[Publication]) -> list[Publication]:
+        return [p for p in publications if p.event.id not in self.logged]
+
+
+async def logged_ids(db: async_sessionmaker[AsyncSession]) -> set[str]:
+    """The ids of what processors published before the restart (what a rebuild may decide again)."""
+    names = [topics.CONVERSATIONS.name, topics.ROUTING.name]
+    async with db() as s:
+        rows = await s.execute(select(ArchivedRecord.event_id).where(ArchivedRecord.topic.in_(names), ArchivedRecord.event_id.is_not(None)))
+        return {r[0] for r in rows}

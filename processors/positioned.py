@@ -1,0 +1,107 @@
+"""A consumer whose positions live in the database, beside what its records changed.
+
+The projector and the archiver are both one: their handler keeps the rows and the offsets
+they reached in one transaction (hub/store/offsets.py), so a SIGKILL or a rebalance at any
+moment neither loses nor repeats a record. The broker's consumer group only hands out the
+partitions; a position is read back only for the log it was kept in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Mapping, Protocol, Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub import topics
+from hub.bus import Bus
+from hub.config import Settings
+from hub.store import offsets
+from processors.base import Outcome
+
+log = logging.getLogger("hub.processors")
+BATCH = 500
+
+
+class PositionedHandler(Protocol):
+    name: str
+    log_id: str
+
+    async def on_records(self, batches: Mapping[Any, Sequence[Any]]) -> Outcome: ...
+
+
+class _FromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: "PositionedConsumer") -> None:
+        self.loop = loop
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.loop.assigned.difference_update((tp.topic, tp.partition) for tp in revoked)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self.loop.seek_to_stored(list(assigned))
+
+
+class PositionedConsumer:
+    def __init__(self, handler: PositionedHandler, reads: Sequence[topics.TopicSpec], settings: Settings,
+                 db: async_sessionmaker[AsyncSession], bus: Bus, assigned: set[Any]) -> None:
+        self.handler, self.reads, self.db, self.bus = handler, [t.name for t in reads], db, bus
+        self.assigned = assigned  # (topic, partition) held now; readiness needs some
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=f"{settings.app_id}-{handler.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+            rebalance_timeout_ms=6000,
+            max_poll_records=BATCH,
+        )
+
+    async def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
+        async with self.db() as s:
+            stored = await offsets.stored(s, self.handler.name, self.reads, self.handler.log_id)
+        for tp in assigned:
+            if (tp.topic, tp.partition) in stored:
+                self.consumer.seek(tp, stored[(tp.topic, tp.partition)])
+            else:
+                await self.consumer.seek_to_beginning(tp)
+        self.assigned.update((tp.topic, tp.partition) for tp in assigned)
+        log.info("consumer assigned", extra={"consumer": self.handler.name, "partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)})
+
+    async def run(self) -> None:
+        self.consumer.subscribe(self.reads, listener=_FromDatabase(self))
+        await self.consumer.start()
+        try:
+            while True:
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=BATCH)
+                if batches:
+                    await self.publish(await self.handler.on_records(batches))
+        finally:
+            self.assigned.clear()
+            await self.consumer.stop()
+
+    async def publish(self, outcome: Outcome) -> None:
+        letters = [(p.key, p.event) for p in outcome.publish if p.topic == topics.DEADLETTER]
+        if letters:
+            await self.bus.publish_many(topics.DEADLETTER, letters)
+        frames = [(p.key, p.event) for p in outcome.publish if p.topic == topics.LIVE]
+        if frames:
+            # Live pushes are best effort: the read model already has the change.
+            try:
+                await self.bus.publish_many(topics.LIVE, frames)
+            except Exception:  # noqa: BLE001
+                log.warning("live frames not published", exc_info=True)
+
+    @classmethod
+    async def run_forever(cls, *args: Any) -> None:
+        while True:
+            loop = cls(*args)
+            try:
+                await loop.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - restart rather than stop
+                log.exception("consumer stopped; restarting", extra={"consumer": loop.handler.name})
+                await asyncio.sleep(1.0)

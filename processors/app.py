@@ -121,7 +121,6 @@ def build_app(settings: Settings, log: Any = None, logged: set[str] | None = Non
         if spec.kind == "consumer":
             if not spec.thread:  # those on a thread of their own make their handlers there
                 worker.handlers[spec.name] = handler = make_handler(spec, settings, table=None, db=db, sender=sender)
-                handler.catchup = worker.catchup  # type: ignore[attr-defined]
                 members.setdefault(spec.group or spec.name, []).append((spec, handler))
             continue
         table = None
@@ -138,7 +137,7 @@ def build_app(settings: Settings, log: Any = None, logged: set[str] | None = Non
 
     from processors import consumer, projector
 
-    groups = [OwnGroup(name, group, settings, bus) for name, group in members.items()]
+    groups = [OwnGroup(name, group, settings, bus, worker.catchup) for name, group in members.items()]
     worker.groups = [g.name for g in groups]
 
     def holding() -> tuple[bool, int]:

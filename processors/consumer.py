@@ -21,6 +21,7 @@ from hub.bus import Bus
 from hub.config import Settings
 from processors.agents import process_record
 from processors.base import Handler, Publication
+from processors.catchup import CatchUp
 from processors.pipeline import Processor
 
 log = logging.getLogger("hub.processors")
@@ -54,8 +55,10 @@ class OwnGroup:
     """One consumer for the processors of one group: each record goes to every member that
     reads its topic, in order; the members wait on each other, on nobody else."""
 
-    def __init__(self, name: str, members: Sequence[tuple[Processor, Handler]], settings: Settings, bus: Bus) -> None:
+    def __init__(self, name: str, members: Sequence[tuple[Processor, Handler]], settings: Settings, bus: Bus,
+                 catchup: CatchUp | None = None) -> None:
         self.name, self.members, self.settings, self.bus = name, list(members), settings, bus
+        self.catchup = catchup  # after a refill: what the log already has is not published again
         self.consumer: AIOKafkaConsumer | None = None
         self.handled: dict[Any, int] = {}  # partition -> next offset, handled but not committed
 
@@ -103,7 +106,7 @@ class OwnGroup:
                         for spec, handler in self.members:
                             if any(t.name == record.topic for t in spec.reads):
                                 await process_record(spec, handler, record, handler.table, self.publish, persist=handler.persist,
-                                                     catchup=getattr(handler, "catchup", None))
+                                                     catchup=self.catchup)
                     self.handled[tp] = records[-1].offset + 1
                 # a commit per poll was one broker round trip per partition, many a second under load
                 if self.handled and time.monotonic() - committed_at >= COMMIT_EVERY:

@@ -271,19 +271,19 @@ async def _replay(settings: config.Settings) -> int:
     return 0
 
 
-async def _prepare(settings: config.Settings, refill: bool) -> tuple[Any, set[str] | None]:
-    """The log this process reads, and (for a worker after a refill) the ids it holds."""
+async def _prepare(settings: config.Settings, refill: bool) -> tuple[Any, Any]:
+    """The log this process reads, and (for a worker after a refill) what its history holds."""
     from hub.archive import prepare_log
 
     state = await prepare_log(settings, refill=refill)
     if refill or not state.refilled:
         return state, None
     from hub.store.db import make_engine, sessionmaker
-    from processors.catchup import logged_ids
+    from processors.catchup import logged_history
 
     engine = make_engine(settings.database_url)
     try:
-        return state, await logged_ids(sessionmaker(engine))
+        return state, await logged_history(sessionmaker(engine))
     finally:
         await engine.dispose()
 

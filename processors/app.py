@@ -21,7 +21,7 @@ from hub.store.db import make_engine, sessionmaker
 from processors import transport
 from processors.agents import process_record
 from processors.base import Handler, Publication
-from processors.catchup import CatchUp
+from processors.catchup import CatchUp, LoggedHistory
 from processors.pipeline import PIPELINE, WORKER_TIMERS, Processor
 from processors.readiness import Heartbeat
 from processors.state_codec import StateCodec
@@ -71,11 +71,11 @@ def faust_app(settings: Settings) -> faust.App:
     )
 
 
-def build_app(settings: Settings, log: Any = None, logged: set[str] | None = None) -> Worker:
+def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None = None) -> Worker:
     """The whole worker for `settings`: agents, tables and timers from the pipeline table.
 
     `log` is the LogState this run reads (hub/archive/refill.py; `contacthub worker`
-    prepares it before building), `logged` the event ids its refilled history holds. Without
+    prepares it before building), `logged` what its refilled history holds. Without
     `log` the worker marks or reads the log itself when it starts (the archive must be off)."""
     if not settings.kafka_bootstrap:
         raise ValueError("the worker needs HUB_KAFKA_BOOTSTRAP (`contacthub run` sets it for the embedded broker)")
@@ -89,7 +89,7 @@ def build_app(settings: Settings, log: Any = None, logged: set[str] | None = Non
     worker = Worker(app, settings, bus, worker_id=f"{socket.gethostname()}-{os.getpid()}", log_id=log.log_id if log else "")
     if log is not None and log.refilled:
         readers = [(p.name, [t.name for t in p.reads]) for p in PIPELINE if not p.thread]
-        worker.catchup = CatchUp(log.ends, readers, logged or set())
+        worker.catchup = CatchUp(log.ends, readers, logged.ids if logged else set())
     faust_topics: dict[tuple[str, ...], Any] = {}
 
     def topic_of(*specs: topics.TopicSpec) -> Any:
@@ -120,7 +120,7 @@ def build_app(settings: Settings, log: Any = None, logged: set[str] | None = Non
     for spec in PIPELINE:
         if spec.kind == "consumer":
             if not spec.thread:  # those on a thread of their own make their handlers there
-                worker.handlers[spec.name] = handler = make_handler(spec, settings, table=None, db=db, sender=sender)
+                worker.handlers[spec.name] = handler = make_handler(spec, settings, table=None, db=db, sender=sender, logged=logged)
                 members.setdefault(spec.group or spec.name, []).append((spec, handler))
             continue
         table = None
@@ -129,7 +129,7 @@ def build_app(settings: Settings, log: Any = None, logged: set[str] | None = Non
             codec = cls.codec() if hasattr(cls, "codec") else None
             table = new_table(app, spec.table, settings.partitions, codec)
             worker.tables[spec.name] = table
-        handler = make_handler(spec, settings, table=table, db=db, sender=sender)
+        handler = make_handler(spec, settings, table=table, db=db, sender=sender, logged=logged)
         worker.handlers[spec.name] = handler
         _register_agent(app, spec, handler, table, topic_of(*spec.reads), publish, worker.catchup)
         for timer in spec.timers:
@@ -196,13 +196,14 @@ def new_table(app: faust.App, name: str, partitions: int, codec: StateCodec | No
     return app.tables.add(table)
 
 
-def make_handler(spec: Processor, settings: Settings, *, table: Any, db: Any, sender: Any) -> Handler:
-    """The handler of `spec` with what it needs from the worker (database, sender)."""
+def make_handler(spec: Processor, settings: Settings, *, table: Any, db: Any, sender: Any, logged: LoggedHistory | None = None) -> Handler:
+    """The handler of `spec` with what it needs from the worker (database, sender, history)."""
     cls = spec.handler_class()
     if spec.name == "intake":
         from processors.intake import read_model_lookup
 
-        return cls(settings, table=table, open_in_read_model=read_model_lookup(db))  # type: ignore[no-any-return]
+        threads = logged.threads if logged else None
+        return cls(settings, table=table, open_in_read_model=read_model_lookup(db), logged_threads=threads)  # type: ignore[no-any-return]
     if spec.name == "dispatch":
         return cls(settings, table=table, sender=sender, db=db)  # type: ignore[no-any-return]
     if spec.name == "notifier":

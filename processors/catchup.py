@@ -6,13 +6,16 @@ ladder that fell due while the hub was down fires once, then, from the whole sta
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub import events as ev
 from hub import topics
 from hub.store.models import ArchivedRecord
 from processors.base import Publication
@@ -54,9 +57,28 @@ class CatchUp:
         return [p for p in publications if p.event.id not in self.logged]
 
 
-async def logged_ids(db: async_sessionmaker[AsyncSession]) -> set[str]:
-    """The ids of what processors published before the restart (what a rebuild may decide again)."""
+@dataclass(slots=True)
+class LoggedHistory:
+    """What processors published before the restart: the ids a rebuild may decide again, and
+    the conversation each inbound message was threaded into. Intake reads two topics, and a
+    rebuild may see a message before the resolution it came after, which live it had not:
+    the logged thread keeps the message where it went."""
+
+    ids: set[str] = field(default_factory=set)
+    threads: dict[str, str] = field(default_factory=dict)  # inbound message id -> conversation id
+
+
+async def logged_history(db: async_sessionmaker[AsyncSession]) -> LoggedHistory:
     names = [topics.CONVERSATIONS.name, topics.ROUTING.name]
+    history = LoggedHistory()
     async with db() as s:
         rows = await s.execute(select(ArchivedRecord.event_id).where(ArchivedRecord.topic.in_(names), ArchivedRecord.event_id.is_not(None)))
-        return {r[0] for r in rows}
+        history.ids = {r[0] for r in rows}
+        # the archive keeps the record verbatim; only MessageReceived says where a message went
+        values = await s.stream(select(ArchivedRecord.value).where(ArchivedRecord.topic == topics.CONVERSATIONS.name))
+        async for (value,) in values:
+            if value and ev.peek_type(value) == "MessageReceived":
+                data = json.loads(value)
+                if data.get("conversation_id"):
+                    history.threads[data["id"]] = data["conversation_id"]
+    return history

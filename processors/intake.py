@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, MutableMapping
+from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,9 +45,21 @@ class IntakeHandler(Handler):
     def codec() -> StateCodec:
         return StateCodec(threading.encode, threading.decode)
 
-    def __init__(self, settings: Settings, *, table: MutableMapping[str, Any] | None = None, open_in_read_model: OpenLookup | None = None) -> None:
+    def __init__(self, settings: Settings, *, table: MutableMapping[str, Any] | None = None, open_in_read_model: OpenLookup | None = None,
+                 logged_threads: Mapping[str, str] | None = None) -> None:
         self.open_in_read_model = open_in_read_model
+        # after a refill: inbound message id -> the conversation it went into before the stop
+        self.logged_threads = logged_threads or {}
         super().__init__(settings, table=table)
+
+    def as_logged(self, event: ev.InboundMessageAccepted, before: Any) -> Any:
+        """While rebuilding, the state the message was threaded from before the stop. The two
+        topics intake reads come back in an order of faust's choosing, so a rebuild can see a
+        message before the resolution it followed; the log says where it went."""
+        went = self.logged_threads.get(event.id)
+        if not self.rebuilding or went is None or went == threading.open_conversation(before):
+            return before
+        return threading.empty() if went == ev.derived_id("conversation", event.id) else threading.holding(went)
 
     async def known_state(self, contact_id: str, table: Staged) -> Any:
         """The table's state, or, for a contact the table does not know at all, the read
@@ -66,7 +78,7 @@ class IntakeHandler(Handler):
 
     async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
         if isinstance(event, ev.InboundMessageAccepted):
-            before = await self.known_state(event.contact_id, table)
+            before = self.as_logged(event, await self.known_state(event.contact_id, table))
             state, emitted = threading.on_inbound(before, event)
             if state != before or event.contact_id not in table:
                 table.set(event.contact_id, state)

@@ -215,3 +215,14 @@ def test_k8s_selectors_match_and_the_service_reaches_web() -> None:
             ports |= {p.get("containerPort") for c in d["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
             for p in svc["spec"]["ports"]:
                 assert p.get("targetPort", p["port"]) in ports, f"{svc['metadata']['name']}: targetPort {p} not a container port"
+
+
+def test_both_files_turn_the_archive_off_for_apache_kafka() -> None:
+    from hub import config
+
+    compose = load_compose()
+    shared = next(v for k, v in compose.items() if k.startswith("x-") and isinstance(v, dict) and "HUB_KAFKA_BOOTSTRAP" in v)
+    configmap = next(d["data"] for d in load_k8s() if d.get("kind") == "ConfigMap")
+    for where, env in (("compose", shared), ("k8s", configmap)):
+        assert "HUB_ARCHIVE" in env, f"{where} leaves the archive on, as for the embedded broker"
+        assert config.load({"HUB_ARCHIVE": str(env["HUB_ARCHIVE"])}).archive is False, where

@@ -129,6 +129,33 @@ async def test_rebuilding_never_asks_the_read_model_and_ends_with_the_state_live
     assert lookup.calls == []
 
 
+async def test_a_rebuild_that_sees_a_message_before_the_resolution_it_followed_threads_it_where_the_log_says() -> None:
+    live = intake()
+    first, _ = await deliver(live, inbound(1))
+    second_opened, second = await deliver(live, resolved(first.conversation_id), inbound(2))
+    third = (await deliver(live, inbound(3)))[0]
+    logged = {e.id: e.conversation_id for e in live.events() if isinstance(e, ev.MessageReceived)}
+    assert second.conversation_id != first.conversation_id == logged[inbound(1).id]  # type: ignore[attr-defined]
+
+    # after a refill faust hands intake inbound 2 and 3 before the resolution of the first
+    handler = IntakeHandler(SETTINGS, logged_threads=logged)
+    out = []
+    handler.rebuilding = True
+    for e in (inbound(1), inbound(2), inbound(3), resolved(first.conversation_id)):
+        outcome = await handler.handle([e])
+        outcome.apply_to(handler.table)
+        out += outcome.events()
+    handler.rebuilding = False
+    assert [e.id for e in out] == [e.id for e in live.events() if not isinstance(e, ev.ConversationResolved)]
+    assert {e.conversation_id for e in out if isinstance(e, ev.MessageReceived) and e.id != inbound(1).id} == {second.conversation_id}  # type: ignore[attr-defined]
+    assert threading.open_conversation(handler.table[SARA]) == third.conversation_id  # type: ignore[attr-defined]
+
+    # without the log's threads the same order would have joined the resolved conversation
+    blind = IntakeHandler(SETTINGS)
+    await blind.rebuild([inbound(1), inbound(2)])
+    assert threading.open_conversation(blind.table[SARA]) == first.conversation_id  # type: ignore[attr-defined]
+
+
 async def test_an_edit_becomes_message_edited_in_the_open_conversation() -> None:
     w = intake()
     opened, received = await deliver(w, inbound(1, "helo"))

@@ -17,8 +17,10 @@ from tests.support.postgres import reset_postgres
 
 
 class RunningHub(Hub):
-    def __init__(self, tmp: Path, database: str = "sqlite", extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, tmp: Path, database: str = "sqlite", extra_env: dict[str, str] | None = None, *, fresh: bool = True) -> None:
+        """`fresh=False`: the database is the test's own (made as an older version left it)."""
         super().__init__(tmp, database, extra_env)
+        self.fresh = fresh
         self.env.pop("HUB_KAFKA_BOOTSTRAP", None)  # `run` starts its own broker, as for a user
         self.env["HUB_ARCHIVE"] = (extra_env or {}).get("HUB_ARCHIVE", "1")
         self.starts = 0
@@ -30,7 +32,7 @@ class RunningHub(Hub):
 
     async def start(self) -> "RunningHub":
         if self.starts == 0:
-            if self.database == "postgres":
+            if self.database == "postgres" and self.fresh:
                 await reset_postgres(self.db_url)
             self.cli("migrate")
             self.cli("users", "add", "alice", "--role", "agent", "--password", "alice-pw")
@@ -77,6 +79,14 @@ class RunningHub(Hub):
                     break
                 time.sleep(0.05)
         self.run = None
+
+    def kill_leftovers(self) -> None:
+        """For a finalizer: whatever start left running is killed, whatever the test did."""
+        if (self.var / "run.pids").exists():
+            self.kill_all()
+        elif self.run and self.run.poll() is None:
+            self.run.kill()
+            self.run.wait()
 
     async def restart(self) -> "RunningHub":
         self.stop()

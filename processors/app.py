@@ -137,7 +137,7 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
 
     from processors import consumer, projector
 
-    groups = [OwnGroup(name, group, settings, bus, worker.catchup) for name, group in members.items()]
+    groups = [OwnGroup(name, group, settings, bus, db, lambda: worker.log_id, worker.catchup) for name, group in members.items()]
     worker.groups = [g.name for g in groups]
 
     def holding() -> tuple[bool, int]:

@@ -42,16 +42,20 @@ class CatchUp:
         return message.offset < self.ends.get((message.topic, message.partition), 0)
 
     def saw(self, processor: str, message: Any) -> None:
-        if self.done:
+        self.starts_at(processor, message.topic, message.partition, message.offset + 1)
+
+    def starts_at(self, processor: str, topic: str, partition: int, position: int) -> None:
+        """`processor` reads the partition from `position` on (a consumer that kept its
+        position in the database may start at the end and so never see a record of history)."""
+        key = (processor, topic, partition)
+        if self.done or key not in self.remaining or position < self.ends[(topic, partition)]:
             return
-        key = (processor, message.topic, message.partition)
-        if key in self.remaining and message.offset + 1 >= self.ends[(message.topic, message.partition)]:
-            self.remaining.discard(key)
-            if not self.remaining:
-                self.done = True
-                log.info("caught up on the refilled log; timers run", extra={"seconds": round(time.monotonic() - self.started, 2)})
-                for callback in self.on_done:
-                    callback()
+        self.remaining.discard(key)
+        if not self.remaining:
+            self.done = True
+            log.info("caught up on the refilled log; timers run", extra={"seconds": round(time.monotonic() - self.started, 2)})
+            for callback in self.on_done:
+                callback()
 
     def missing(self, publications: Sequence[Publication]) -> list[Publication]:
         return [p for p in publications if p.event.id not in self.logged]

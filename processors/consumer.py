@@ -3,9 +3,11 @@
 Dispatch and the notifier wait on providers (Telegram's retry_after up to 60 s, the 0.5-8 s
 backoff). As faust agents, a long wait filled their stream buffer and faust then paused the
 partition for every agent reading it, so intake, routing and SLA stalled behind a provider.
-On their own group only their own fetching waits. Offsets are committed after the records
-were handled and their changes kept (at least once: a redelivered reply is not sent again,
-processors/sends.py)."""
+On their own group only their own fetching waits. Positions are kept after the records were
+handled and their changes kept (at least once: a redelivered reply is not sent again,
+processors/sends.py), in the database with the log's identity as the projector's are
+(processors/positioned.py): after a refill the senders go on where they were instead of
+reading the whole history again."""
 
 from __future__ import annotations
 
@@ -13,16 +15,19 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.bus import Bus
 from hub.config import Settings
+from hub.store import offsets
 from processors.agents import process_record
 from processors.base import Handler, Publication
 from processors.catchup import CatchUp
 from processors.pipeline import Processor
+from processors.positioned import seek_to_stored
 
 log = logging.getLogger("hub.processors")
 BATCH = 100
@@ -47,6 +52,15 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
         # another worker may have kept changes while it held these partitions
         for _, handler in self.group.members:
             await handler.load()
+        if self.group.consumer is not None:
+            # a group that kept no position for this log yet (an install from before) goes on
+            # from what it committed to the broker then
+            kept = await seek_to_stored(self.group.consumer, self.group.db, self.group.name, self.group.reads, self.group.log_id(), list(new),
+                                        otherwise_beginning=False)
+            if self.group.catchup is not None:
+                for tp, position in kept.items():  # at the refill's end already: nothing of history to wait for
+                    for spec, _ in self.group.members:
+                        self.group.catchup.starts_at(spec.name, tp.topic, tp.partition, position)
         assigned[self.group.name].update(tp.partition for tp in new)
         log.info("consumer group assigned", extra={"group": self.group.name, "partitions": sorted(tp.partition for tp in new)})
 
@@ -56,22 +70,25 @@ class OwnGroup:
     reads its topic, in order; the members wait on each other, on nobody else."""
 
     def __init__(self, name: str, members: Sequence[tuple[Processor, Handler]], settings: Settings, bus: Bus,
-                 catchup: CatchUp | None = None) -> None:
+                 db: async_sessionmaker[AsyncSession], log_id: Callable[[], str], catchup: CatchUp | None = None) -> None:
         self.name, self.members, self.settings, self.bus = name, list(members), settings, bus
+        self.db, self.log_id = db, log_id  # the log is known once the worker started
+        self.reads = sorted({t.name for spec, _ in self.members for t in spec.reads})
         self.catchup = catchup  # after a refill: what the log already has is not published again
         self.consumer: AIOKafkaConsumer | None = None
         self.handled: dict[Any, int] = {}  # partition -> next offset, handled but not committed
 
     async def commit(self, partitions: Sequence[Any] | None = None) -> None:
-        """Commit what was handled (of `partitions`, or all); a failure only means those
+        """Keep what was handled (of `partitions`, or all); a failure only means those
         records are handled again by the next owner, which sends nothing twice."""
         wanted = {tp: o for tp, o in self.handled.items() if partitions is None or tp in partitions}
         if not wanted or self.consumer is None:
             return
         try:
-            await self.consumer.commit(wanted)
-        except Exception:  # noqa: BLE001 - a rebalance in between; the next owner handles them again
-            log.warning("offsets not committed", extra={"group": self.name}, exc_info=True)
+            async with self.db() as s, s.begin():
+                await offsets.keep(s, self.name, {(tp.topic, tp.partition): o for tp, o in wanted.items()}, self.log_id())
+        except Exception:  # noqa: BLE001 - the database away for a moment; the next owner handles them again
+            log.warning("offsets not kept", extra={"group": self.name}, exc_info=True)
         for tp in wanted:
             self.handled.pop(tp, None)
 
@@ -94,7 +111,7 @@ class OwnGroup:
             rebalance_timeout_ms=6000,
             max_poll_records=BATCH,
         )
-        consumer.subscribe(sorted({t.name for spec, _ in self.members for t in spec.reads}), listener=_Assignment(self))
+        consumer.subscribe(self.reads, listener=_Assignment(self))
         await consumer.start()
         self.consumer, self.handled = consumer, {}
         committed_at = time.monotonic()

@@ -24,6 +24,23 @@ log = logging.getLogger("hub.processors")
 BATCH = 500
 
 
+async def seek_to_stored(consumer: AIOKafkaConsumer, db: async_sessionmaker[AsyncSession], name: str, reads: Sequence[str], log_id: str,
+                         assigned: Sequence[TopicPartition], *, otherwise_beginning: bool = True) -> dict[TopicPartition, int]:
+    """Each assigned partition at the position `name` kept for this log, or else at its
+    beginning (or, `otherwise_beginning=False`, where the broker's group last committed).
+    Returns the positions it set from the database."""
+    async with db() as s:
+        stored = await offsets.stored(s, name, reads, log_id)
+    kept = {tp: stored[(tp.topic, tp.partition)] for tp in assigned if (tp.topic, tp.partition) in stored}
+    for tp in assigned:
+        if (tp.topic, tp.partition) in stored:
+            consumer.seek(tp, stored[(tp.topic, tp.partition)])
+        elif otherwise_beginning:
+            await consumer.seek_to_beginning(tp)
+    log.info("consumer assigned", extra={"consumer": name, "partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)})
+    return kept
+
+
 class PositionedHandler(Protocol):
     name: str
     log_id: str
@@ -60,15 +77,8 @@ class PositionedConsumer:
         )
 
     async def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
-        async with self.db() as s:
-            stored = await offsets.stored(s, self.handler.name, self.reads, self.handler.log_id)
-        for tp in assigned:
-            if (tp.topic, tp.partition) in stored:
-                self.consumer.seek(tp, stored[(tp.topic, tp.partition)])
-            else:
-                await self.consumer.seek_to_beginning(tp)
+        await seek_to_stored(self.consumer, self.db, self.handler.name, self.reads, self.handler.log_id, assigned)
         self.assigned.update((tp.topic, tp.partition) for tp in assigned)
-        log.info("consumer assigned", extra={"consumer": self.handler.name, "partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)})
 
     async def run(self) -> None:
         self.consumer.subscribe(self.reads, listener=_FromDatabase(self))

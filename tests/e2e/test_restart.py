@@ -20,7 +20,7 @@ from sqlalchemy import select
 from hub import events as ev
 from hub import topics
 from hub.store import db as store_db
-from hub.store.models import ArchivedRecord, Conversation, Message
+from hub.store.models import ArchivedRecord, Conversation, LogIncarnation, Message, StreamOffset
 from tests.channels.sms.fake_twilio import FakeTwilio
 from tests.support import eventually, reset_postgres
 from tests.support.run import RunningHub
@@ -277,9 +277,9 @@ async def test_a_sigterm_restart_then_a_sigkill_of_everything_loses_nothing_and_
             await asyncio.sleep(2)  # a late duplicate would show by now
             found = await bulk_messages(hub)
             assert sorted(text for text, _, _ in found) == sorted(f"bulk {n % 50} {n}" for n in range(500))  # all, none twice
-            per_sender: dict[str, set[str]] = {}
+            per_sender: dict[str, set[tuple[str, str]]] = {}
             for text, conv_id, contact in found:
-                per_sender.setdefault(text.split()[1], set()).add(conv_id)
+                per_sender.setdefault(text.split()[1], set()).add((conv_id, contact))
             assert len(per_sender) == 50 and all(len(c) == 1 for c in per_sender.values()), per_sender
             assert len({c for convs in per_sender.values() for c in convs}) == 50
 
@@ -296,6 +296,10 @@ async def test_a_sigterm_restart_then_a_sigkill_of_everything_loses_nothing_and_
             assert [e["level"] for e in await desk.escalations(before["complaint"])] == [1]
             assert (await desk.detail(before["answered"]))["sla"]["first_response"]["breached_at"] is None
         assert "refilled" in hub.logs() and "caught up on the refilled log" in hub.logs()
+        # the senders went on from where they were in this log, not from its beginning
+        kept = await positions(hub, "senders")
+        assert kept and {log_id for _, _, log_id in kept} == {await current_log(hub)}, kept
+        assert any(topic == topics.CONVERSATIONS.name and offset > 0 for topic, offset, _ in kept), kept
     finally:
         hub.kill_leftovers()
 
@@ -303,6 +307,25 @@ async def test_a_sigterm_restart_then_a_sigkill_of_everything_loses_nothing_and_
 async def _texts(twilio: FakeTwilio, phone: str, n: int) -> Any:
     found = texts_to(twilio, phone)
     return found if len(found) >= n else None
+
+
+async def positions(hub: RunningHub, consumer: str) -> list[tuple[str, int, str | None]]:
+    engine = store_db.make_engine(hub.db_url)
+    try:
+        async with store_db.sessionmaker(engine)() as s:
+            rows = await s.execute(select(StreamOffset.topic, StreamOffset.next_offset, StreamOffset.log_id).where(StreamOffset.consumer == consumer))
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+    finally:
+        await engine.dispose()
+
+
+async def current_log(hub: RunningHub) -> str:
+    engine = store_db.make_engine(hub.db_url)
+    try:
+        async with store_db.sessionmaker(engine)() as s:
+            return str(await s.scalar(select(LogIncarnation.id).order_by(LogIncarnation.started_at.desc()).limit(1)))
+    finally:
+        await engine.dispose()
 
 
 async def bulk_messages(hub: RunningHub) -> list[tuple[str, str, str]]:

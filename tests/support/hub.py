@@ -64,6 +64,8 @@ class Hub:
         self.cli("migrate")
         self.cli("users", "add", "alice", "--role", "agent", "--password", "alice-pw")
         self.cli("users", "add", "maria", "--role", "manager", "--password", "maria-pw")
+        if self.env["HUB_ARCHIVE"].lower() not in ("0", "off", "false", "no"):
+            self.cli("refill")  # as `contacthub run` does first: a worker refuses a log nobody marked
         self.spawn("worker")
         self.spawn("web")
         await self.wait_ready()

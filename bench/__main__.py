@@ -1,6 +1,7 @@
 """End-to-end benchmark: API channel POST -> agent live socket, beside raw aiokafka.
 
     python -m bench [--rates 100,500,1000,2000] [--seconds 10] [--database sqlite|postgres]
+                    [--archive-rates 100] [--restart-messages 10000] [--restart-concurrency 16]
                     [--no-pages | --pages-only] [--pages-conversations 10000] [--pages-postgres URL]
 
 Open loop: messages are sent at fixed times whatever the answers, so a slow hub shows as
@@ -8,6 +9,10 @@ latency, not as a lower offered rate. Prints figures and exits 0 whether or not 
 good; it asserts nothing. The hub's temp dir (worker.log, web.log, broker.log) is kept.
 Then, unless --no-pages, the page timings of bench/pages.py (every page and API read with
 10,000 conversations in the database) on SQLite and, given a URL, on PostgreSQL.
+
+The rates run with HUB_ARCHIVE off (as deploy/ runs on Apache Kafka); --archive-rates run
+again on a hub with the archive on (as `contacthub run` runs), and --restart-messages
+measure the archive's size and a restart's refill and rebuild (bench/restart.py).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 
 import aiohttp
 
-from bench import pages
+from bench import pages, restart
 from bench.baseline import Baseline
 from bench.hubload import LiveSocket, api_request, hub_run, sms_request
 from tests.support import Hub
@@ -87,8 +92,7 @@ SMS_ENV = {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-to
            "HUB_PUBLIC_URL": "https://bench.example.com"}
 
 
-async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]]) -> None:
-    rates = args.rates
+async def measure(args: argparse.Namespace, rates: list[int], hub: Hub, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]] | None) -> None:
     t = time.perf_counter()
     await hub.start()
     print(f"hub up in {time.perf_counter() - t:.1f} s at {hub.url}, broker {hub.broker.bootstrap}", flush=True)
@@ -121,7 +125,7 @@ async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]]
                 f"| baseline {b['msg_per_s']:.0f} msg/s, p50 {b['p50_ms']:.1f} ms, p99 {b['p99_ms']:.1f} ms, lost {b['lost']}, errors {b['errors']}",
                 flush=True,
             )
-        if args.sms_rate:
+        if args.sms_rate and sms_rows is not None:  # once, on the hub as deploy/ runs it
             sms = sms_request(SMS_ENV["HUB_PUBLIC_URL"], SMS_ENV["TWILIO_ACCOUNT_SID"], SMS_ENV["TWILIO_AUTH_TOKEN"])
             h = await hub_run(hub.url, sms, live, args.sms_rate, args.seconds, drain=args.drain)
             await live.settle(timeout=args.settle)
@@ -139,9 +143,9 @@ async def measure(args: argparse.Namespace, hub: Hub, rows: list[dict[str, Any]]
             rss["broker"] = peak_rss_mb(hub.broker.process.pid)
 
 
-def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]]) -> None:
+def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]], archive: bool) -> None:
     print()
-    print(f"database {args.database}; {args.seconds:g} s per rate; {os.cpu_count()} CPUs shared by bench, broker, worker, web")
+    print(f"database {args.database}; archive {'on' if archive else 'off'}; {args.seconds:g} s per rate; {os.cpu_count()} CPUs shared by bench, broker, worker, web")
     print("hub = POST /api/v1/inbound -> message.created on the agent live socket (202 p99: time to the POST's answer);")
     print("baseline = aiokafka produce(acks=all, linger 1 ms) -> consume on the same broker; latencies in ms from the send's start")
     head = (f"{'offered':>7} | {'accepted':>8} {'202 p99':>7} {'hub msg/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>5} {'err':>4} | "
@@ -173,7 +177,17 @@ def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss:
 
 
 async def main(args: argparse.Namespace) -> int:
-    failed = False if args.pages_only else bool(await throughput(args))
+    failed = False
+    if not args.pages_only:
+        failed = bool(await throughput(args, args.rates, archive=False))
+        if args.archive_rates:
+            print("\nthe same with the archive on (HUB_ARCHIVE=1, as `contacthub run`)", flush=True)
+            failed = bool(await throughput(args, args.archive_rates, archive=True)) or failed
+        if args.restart_messages:
+            rows = await restart.run_all(args.restart_messages, args.restart_concurrency, args.database)
+            if args.json:
+                RESULTS.mkdir(exist_ok=True)
+                (RESULTS / "restart.json").write_text(json.dumps(no_nan(rows), indent=1))
     if args.pages:
         print("\npage timings (bench/pages.py)", flush=True)
         failed = bool(await pages.run_all(args.pages_conversations, args.pages_repeat, postgres_url=args.pages_postgres,
@@ -181,20 +195,20 @@ async def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-async def throughput(args: argparse.Namespace) -> int:
+async def throughput(args: argparse.Namespace, rates: list[int], archive: bool) -> int:
     # SIGTERM (and SIGINT where it is not ignored) cancel the run; the hub is stopped either way.
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     print(f"temp dir: {tmp}", flush=True)
-    hub = Hub(tmp, args.database, extra_env=SMS_ENV)
+    hub = Hub(tmp, args.database, extra_env={**SMS_ENV, "HUB_ARCHIVE": "1" if archive else "0"})
     rows: list[dict[str, Any]] = []
     sms_rows: list[dict[str, Any]] = []
     rss: dict[str, float] = {}
     failed = False
     try:
-        await measure(args, hub, rows, rss, sms_rows)
+        await measure(args, rates, hub, rows, rss, None if archive else sms_rows)
     except asyncio.CancelledError:
         failed = True
         print("interrupted; stopping the hub", file=sys.stderr, flush=True)
@@ -203,12 +217,12 @@ async def throughput(args: argparse.Namespace) -> int:
         traceback.print_exc()
     finally:
         hub.stop()  # blocking on purpose: it must run even when the task is being cancelled
-    report(args, tmp, rows, rss, sms_rows)
+    report(args, tmp, rows, rss, sms_rows, archive)
     if args.json:
         RESULTS.mkdir(exist_ok=True)
-        out = {"database": args.database, "seconds": args.seconds, "cpus": os.cpu_count(), "temp_dir": str(tmp),
+        out = {"database": args.database, "archive": archive, "seconds": args.seconds, "cpus": os.cpu_count(), "temp_dir": str(tmp),
                "rows": rows, "sms_webhook": sms_rows, "peak_rss_mb": {**rss, "bench": peak_rss_mb("self")}, "failed": failed}
-        (RESULTS / "latest.json").write_text(json.dumps(no_nan(out), indent=1))
+        (RESULTS / ("archive-on.json" if archive else "latest.json")).write_text(json.dumps(no_nan(out), indent=1))
     return 1 if failed else 0
 
 
@@ -219,6 +233,11 @@ if __name__ == "__main__":
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--drain", type=float, default=15, help="seconds to wait for pushes after the last answer")
     parser.add_argument("--settle", type=float, default=20, help="at most this long for the hub to go quiet between rates")
+    parser.add_argument("--archive-rates", type=lambda t: rate_list(t) if t.strip() not in ("", "0") else [], default=[100],
+                        help="rates run again with HUB_ARCHIVE on (0: skip)")
+    parser.add_argument("--restart-messages", type=lambda t: rate_list(t) if t.strip() not in ("", "0") else [], default=[10_000],
+                        help="sizes of the restart bench, messages, comma separated (0: skip)")
+    parser.add_argument("--restart-concurrency", type=int, default=16, help="API requests in flight while filling the restart bench")
     parser.add_argument("--sms-rate", type=int, default=100, help="offered rate of signed Twilio webhooks after the API rates (0: skip)")
     parser.add_argument("--no-json", dest="json", action="store_false", help="do not write bench/results/latest.json and pages.json")
     parser.add_argument("--no-pages", dest="pages", action="store_false", help="skip the page timings after the throughput part")

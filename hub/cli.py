@@ -153,12 +153,11 @@ async def _deadletter(settings: config.Settings, limit: int, as_json: bool) -> i
     return 0
 
 
-async def _archived_events(settings: config.Settings, log_ends: dict[Any, int]) -> list[Any] | None:
+async def _archived_values(settings: config.Settings, log_ends: dict[Any, int]) -> list[bytes] | None:
     """conversation.events from the archive, if it holds more than the log (an embedded
     broker refilled from a part, or not at all); None when the log has it all."""
     from sqlalchemy import func, select
 
-    from hub import events as ev
     from hub import topics
     from hub.store.models import ArchivedRecord
 
@@ -170,47 +169,50 @@ async def _archived_events(settings: config.Settings, log_ends: dict[Any, int]) 
                 return None
             rows = await s.execute(select(ArchivedRecord.value).where(ArchivedRecord.topic == topics.CONVERSATIONS.name)
                                    .order_by(ArchivedRecord.partition, ArchivedRecord.offset))
-            out = []
-            for (value,) in rows:
-                try:
-                    out.append(ev.from_json(value))
-                except ev.UnknownEvent:
-                    continue
+            values = [value for (value,) in rows if value]
     finally:
         await engine.dispose()
     print(f"(the log lacks history the archive has: reading {kept} archived records)", file=sys.stderr)
-    return out
+    return values
 
 
-async def _read_log(settings: config.Settings) -> Any:
-    """Every event of conversation.events, partition by partition, from the start (from the
+async def _logged_values(settings: config.Settings) -> Any:
+    """Every record of conversation.events, partition by partition, from the start (from the
     archive, when the log lacks history it has)."""
     from aiokafka import AIOKafkaConsumer
 
-    from hub import events as ev
     from hub import topics
-    from hub.bus import assign_all
+    from hub.bus import assign_all, ensure_topics
 
+    await ensure_topics(settings)  # a new embedded broker has none yet; its log is empty then
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=settings.fetch_max_wait_ms)
     await consumer.start()
     try:
         parts = await assign_all(consumer, [topics.CONVERSATIONS.name], from_end=False)
         ends = await consumer.end_offsets(parts)
-        archived = await _archived_events(settings, ends) if settings.archive else None
+        archived = await _archived_values(settings, ends) if settings.archive else None
         if archived is not None:
-            for event in archived:
-                yield event
+            for value in archived:
+                yield value
             return
         while any([await consumer.position(tp) < ends[tp] for tp in parts]):
             batch = await consumer.getmany(timeout_ms=500, max_records=500)
             for records in batch.values():
                 for rec in records:
-                    try:
-                        yield ev.from_json(rec.value)
-                    except ev.UnknownEvent:
-                        continue
+                    yield rec.value
     finally:
         await consumer.stop()
+
+
+async def _read_log(settings: config.Settings) -> Any:
+    """The events of `_logged_values`, what does not decode skipped."""
+    from hub import events as ev
+
+    async for value in _logged_values(settings):
+        try:
+            yield ev.from_json(value)
+        except ev.UnknownEvent:
+            continue
 
 
 async def _replay_sla(settings: config.Settings, as_json: bool) -> int:

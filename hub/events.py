@@ -111,6 +111,25 @@ def peek_type(raw: bytes) -> str | None:
     return raw[len(_TYPE_PREFIX) : end].decode("ascii", "replace") if end > 0 else None
 
 
+_ID_FIELD = b'","id":"'
+
+
+def peek_id(raw: bytes) -> str | None:
+    """The event's id without decoding the whole event (to_json writes `type`, then `id`);
+    None where the bytes are not laid out so (the caller decodes them then)."""
+    if not raw.startswith(_TYPE_PREFIX):
+        return None
+    at = raw.find(b'"', len(_TYPE_PREFIX), 80)  # the end of the type
+    if at < 0 or not raw.startswith(_ID_FIELD, at):
+        return None
+    start = at + len(_ID_FIELD)
+    end = raw.find(b'"', start, start + 65)
+    found = raw[start:end] if end > start else b""
+    if not found or b"\\" in found or not found.isascii():
+        return None
+    return found.decode("ascii")
+
+
 def from_json(raw: bytes | str) -> Event:
     try:
         data = json.loads(raw)

@@ -44,6 +44,9 @@ async def seek_to_stored(consumer: AIOKafkaConsumer, db: async_sessionmaker[Asyn
 class PositionedHandler(Protocol):
     name: str
     log_id: str
+    #: how long a fetch may wait for records; None: HUB_FETCH_MAX_WAIT_MS (Tansu holds every
+    #: fetch the whole wait, so a consumer nobody waits on asks seldom and takes more at once)
+    fetch_max_wait_ms: int | None
 
     async def on_records(self, batches: Mapping[Any, Sequence[Any]]) -> Outcome: ...
 
@@ -69,7 +72,7 @@ class PositionedConsumer:
             group_id=f"{settings.app_id}-{handler.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            fetch_max_wait_ms=handler.fetch_max_wait_ms or settings.fetch_max_wait_ms,
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
             rebalance_timeout_ms=6000,

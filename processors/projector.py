@@ -54,6 +54,7 @@ class ProjectorHandler:
     retried alone, so one bad event goes to `deadletter`, not its batch."""
 
     name = "projector"
+    fetch_max_wait_ms: int | None = None  # agents' screens wait on the read model: HUB_FETCH_MAX_WAIT_MS
 
     def __init__(self, settings: Settings, *, db: async_sessionmaker[AsyncSession], log_id: str) -> None:
         self.settings = settings
@@ -62,11 +63,6 @@ class ProjectorHandler:
 
     def configure(self, settings: Settings) -> None:
         self.settings = settings
-
-    async def stored_offsets(self) -> dict[int, int]:
-        async with self.db() as s:
-            kept = await offsets.stored(s, self.name, [topics.CONVERSATIONS.name], self.log_id)
-        return {partition: next_offset for (_, partition), next_offset in kept.items()}
 
     async def _apply(self, events: Sequence[ev.Event], positions: dict[tuple[str, int], int]) -> list[dict[str, Any]]:
         async with self.db() as s, s.begin():

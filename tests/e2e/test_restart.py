@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -358,8 +360,43 @@ async def test_on_postgresql_a_database_from_before_the_archive_is_said_plainly_
             await desk.sign_in()
             await after_the_start(desk, before)
         assert hub.logs().count("from before the log archive") == 1  # said once, on the first start
+        hub.stop()
+        await replays_from_the_archive(hub, before)
     finally:
         hub.kill_leftovers()
+
+
+async def replays_from_the_archive(hub: RunningHub, before: dict[str, Any]) -> None:
+    """`replay` and `replay --sla` on a log that lacks the history (a new, empty broker): the
+    read model is rebuilt from the archive, and the policies judge the archived history."""
+    from sqlalchemy import delete
+
+    from hub.broker import EmbeddedBroker
+
+    engine = store_db.make_engine(hub.db_url)
+    try:
+        async with store_db.sessionmaker(engine)() as s:
+            kept = {m for (m,) in await s.execute(select(Message.id))}
+        async with store_db.sessionmaker(engine)() as s, s.begin():
+            await s.execute(delete(Message))
+        broker = EmbeddedBroker(log_file=hub.tmp / "replay-broker.log")
+        broker.start()
+        try:
+            await broker.wait_ready()
+            env = {**hub.env, "HUB_KAFKA_BOOTSTRAP": broker.bootstrap}
+            done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "hub.cli", "replay"], env=env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0 and "reading" in done.stderr and "archived records" in done.stderr, done.stderr[-2000:]
+            sla = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "hub.cli", "replay", "--sla", "--json"], env=env, capture_output=True,
+                                          text=True, timeout=120)
+            assert sla.returncode == 0, sla.stderr[-2000:]
+        finally:
+            broker.stop()
+        async with store_db.sessionmaker(engine)() as s:
+            assert {m for (m,) in await s.execute(select(Message.id))} == kept
+    finally:
+        await engine.dispose()
+    breached = {o["conversation_id"] for o in json.loads(sla.stdout)["outcomes"] if o["kind"] == "breached"}
+    assert before["waiting"] in breached and before["answered"] not in breached
 
 
 async def before_the_archive(hub: RunningHub) -> None:

@@ -177,3 +177,15 @@ def test_replace_returns_a_changed_copy() -> None:
     b = a.replace(queue="sales")
     assert b.queue == "sales" and a.queue == "support"
     assert b.id == a.id and type(b) is type(a)
+
+
+@pytest.mark.parametrize("name,cls", CATALOGUE, ids=[n for n, _ in CATALOGUE])
+def test_the_id_is_read_without_decoding_as_decoding_reads_it(name: str, cls: type[ev.Event]) -> None:
+    for event in (_build(cls), _build(cls).replace(id=ev.new_id()), _build(cls).replace(id=ev.derived_id("x", name))):
+        assert ev.peek_id(event.to_json()) == json.loads(event.to_json())["id"] == event.id
+
+
+@pytest.mark.parametrize("raw", [b'{"id":"a","type":"MessageReceived"}', b'{"type":"X","at":"1","id":"a"}', b'{"type":"X","id":"a\\"b"}',
+                                 '{"type":"X","id":"شناسه"}'.encode(), b'{"type":"X","id":"' + b"a" * 80 + b'"}', b"[1]", b""])
+def test_ids_laid_out_otherwise_are_left_to_decoding(raw: bytes) -> None:
+    assert ev.peek_id(raw) is None

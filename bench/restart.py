@@ -21,8 +21,9 @@ import aiohttp
 from sqlalchemy import func, select
 
 from bench.stats import pct
+from hub.archive.writeahead import DatabaseWriteAhead
 from hub.store import db as store_db
-from hub.store.models import ArchivedRecord, Message, WrittenAhead
+from hub.store.models import ArchivedRecord, Message
 from tests.support.run import RunningHub
 
 SENDERS = 1000
@@ -82,7 +83,9 @@ async def archive_size(hub: RunningHub) -> dict[str, Any]:
                                           func.sum(func.length(ArchivedRecord.key) + func.length(ArchivedRecord.value)))
                                    .group_by(ArchivedRecord.topic))
             topics = {t: {"records": int(n), "bytes": int(b or 0)} for t, n, b in rows}
-            ahead = int(await s.scalar(select(func.count()).select_from(WrittenAhead)) or 0)
+        written_ahead = DatabaseWriteAhead.beside(hub.db_url, store_db.sessionmaker(engine))
+        ahead = len(await written_ahead.pending())
+        await written_ahead.close()
     finally:
         await engine.dispose()
     return {"topics": topics, "records": sum(t["records"] for t in topics.values()), "bytes": sum(t["bytes"] for t in topics.values()),
@@ -112,7 +115,7 @@ async def measure(messages: int, concurrency: int, database: str) -> dict[str, A
         filled = await fill(hub, key, messages, concurrency)
         await asyncio.sleep(2)  # the archiver's last polls
         size = await archive_size(hub)
-        db_file = sum(p.stat().st_size for p in tmp.glob("hub.db*")) if database == "sqlite" else None
+        db_file = sum(p.stat().st_size for p in tmp.glob("hub*.db*")) if database == "sqlite" else None
         hub.stop()
         t = time.perf_counter()
         await hub.start()

@@ -33,6 +33,8 @@ class WriteAhead(Protocol):
 
     async def forget(self, event_ids: Sequence[str]) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 class Bus:
     def __init__(self, bootstrap: str, *, send_timeout: float = 10.0, write_ahead: WriteAhead | None = None) -> None:

@@ -2,8 +2,8 @@
 
 The embedded broker keeps its log in memory; the database is the one durable thing the
 default install has. Each poll is one transaction: the records where they were (topic,
-partition, offset, key, value), the written-ahead rows they make redundant, and the
-archiver's own positions, so the archive has every record once and in order, with no gap a
+partition, offset, key, value) and the archiver's own positions (then the written-ahead
+rows they make redundant are deleted), so the archive has every record once and in order, with no gap a
 refill would trip on (hub/archive/refill.py)."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import json
 import logging
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import events as ev
+from hub.archive.writeahead import DatabaseWriteAhead
 from hub.store import offsets
 from hub.store.db import insert_for
-from hub.store.models import ArchivedRecord, WrittenAhead
+from hub.store.models import ArchivedRecord
 from processors.base import Outcome, stats
 
 log = logging.getLogger("hub.archiver")
@@ -45,9 +45,10 @@ class ArchiverHandler:
     # is a tenth of the broker's fetch work and fewer, larger transactions
     fetch_max_wait_ms: int | None = 500
 
-    def __init__(self, *, db: async_sessionmaker[AsyncSession], log_id: str) -> None:
+    def __init__(self, *, db: async_sessionmaker[AsyncSession], log_id: str, ahead: DatabaseWriteAhead | None = None) -> None:
         self.db = db
         self.log_id = log_id
+        self.ahead = ahead if ahead is not None else DatabaseWriteAhead(db)
 
     async def on_records(self, batches: Mapping[Any, Sequence[Any]]) -> Outcome:
         rows: list[dict[str, Any]] = []
@@ -63,9 +64,8 @@ class ArchiverHandler:
         async with self.db() as s, s.begin():
             stmt = insert_for(s, ArchivedRecord).values(rows)
             await s.execute(stmt.on_conflict_do_nothing(index_elements=["topic", "partition", "offset"]))
-            ids = [r["event_id"] for r in rows if r["event_id"]]
-            if ids:
-                await s.execute(delete(WrittenAhead).where(WrittenAhead.event_id.in_(ids)))
             await offsets.keep(s, self.name, ends, self.log_id)
+        # after the archive has them (a crash in between leaves rows a refill sees are archived)
+        await self.ahead.forget([r["event_id"] for r in rows if r["event_id"]])
         stats["processed.archiver"] += len(rows)
         return Outcome()

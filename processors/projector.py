@@ -123,9 +123,11 @@ def start_in_thread(settings: Settings, log_id: str) -> threading.Thread:
                 loops = [PositionedConsumer.run_forever(ProjectorHandler(settings, db=db, log_id=log_id), [topics.CONVERSATIONS],
                                                         settings, db, bus, assigned_partitions)]
                 if settings.archive:
+                    from hub.archive.writeahead import DatabaseWriteAhead
                     from processors.archiver import ArchiverHandler
 
-                    loops.append(PositionedConsumer.run_forever(ArchiverHandler(db=db, log_id=log_id), topics.ARCHIVED,
+                    ahead = DatabaseWriteAhead.beside(settings.database_url, db)
+                    loops.append(PositionedConsumer.run_forever(ArchiverHandler(db=db, log_id=log_id, ahead=ahead), topics.ARCHIVED,
                                                                 settings, db, bus, archiving))
                 await asyncio.gather(*loops)
             finally:

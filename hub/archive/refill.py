@@ -25,15 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import events as ev
 from hub import topics
 from hub.archive.identity import Mark, end_offsets, read_mark, write_mark
+from hub.archive.writeahead import DatabaseWriteAhead
 from hub.config import Settings
 from hub.store.db import insert_ignore, make_engine, sessionmaker
-from hub.store.models import ArchivedRecord, LogIncarnation, StreamOffset, User, WrittenAhead
+from hub.store.models import ArchivedRecord, LogIncarnation, StreamOffset, User
 
 log = logging.getLogger("hub.archive")
 CHUNK = 2000  # archived records read and sent per round
@@ -147,7 +148,7 @@ async def _new_log(settings: Settings, db: async_sessionmaker[AsyncSession]) -> 
         if settings.archive and archived:
             ends, records = await _write_back(settings, db, producer)
             await _retag(db, previous.id if previous else None, log_id, ends)
-        republished = await _republish_written_ahead(db, producer) if settings.archive else 0
+        republished = await _republish_written_ahead(settings, db, producer) if settings.archive else 0
         if ends or republished:
             await _nobody_online(db, producer, log_id)
         mark = await write_mark(producer, log_id, previous.id if previous and ends else None)
@@ -217,13 +218,21 @@ async def _retag(db: async_sessionmaker[AsyncSession], previous: str | None, log
             row.log_id = log_id
 
 
-async def _republish_written_ahead(db: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer) -> int:
+async def _republish_written_ahead(settings: Settings, db: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer) -> int:
     """Inputs an edge acknowledged whose record never reached the archive (SIGKILL between
     the broker's ack and the archiver's poll): published now, after everything archived."""
-    async with db() as s, s.begin():
-        archived = select(ArchivedRecord.event_id).where(ArchivedRecord.event_id == WrittenAhead.event_id).exists()
-        await s.execute(delete(WrittenAhead).where(archived))
-        pending = list(await s.scalars(select(WrittenAhead).order_by(WrittenAhead.accepted_at)))
+    ahead = DatabaseWriteAhead.beside(settings.database_url, db)
+    try:
+        pending = await ahead.pending()
+        archived: set[str] = set()
+        ids = [row.event_id for row in pending]
+        async with db() as s:
+            for at in range(0, len(ids), 500):
+                archived.update(await s.scalars(select(ArchivedRecord.event_id).where(ArchivedRecord.event_id.in_(ids[at:at + 500]))))
+        await ahead.forget(sorted(archived))
+        pending = [row for row in pending if row.event_id not in archived]
+    finally:
+        await ahead.close()
     futures = [await producer.send(row.topic, row.value, key=row.key) for row in pending]
     for future in futures:
         await future

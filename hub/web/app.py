@@ -118,7 +118,7 @@ async def _start(settings: Settings, app: web.Application) -> None:
     engine = make_engine(settings.database_url)
     db = sessionmaker(engine)
     # with the archive on, an input is in the database before the edge answers 2xx
-    bus = Bus(settings.kafka_bootstrap or "", write_ahead=DatabaseWriteAhead(db) if settings.archive else None)
+    bus = Bus(settings.kafka_bootstrap or "", write_ahead=DatabaseWriteAhead.beside(settings.database_url, db) if settings.archive else None)
     await bus.start()
     hub = Hub(settings=settings, engine=engine, db=db, bus=bus)
     hub.feed = LiveFeed(settings, hub.sockets, functools.partial(on_chat_delivered, bus))
@@ -144,6 +144,8 @@ async def _stop(app: web.Application) -> None:
     if hub.presence:
         await hub.presence.stop()
     await hub.bus.stop()
+    if hub.bus.write_ahead is not None:
+        await hub.bus.write_ahead.close()
     await hub.engine.dispose()
 
 

@@ -73,3 +73,21 @@ async def test_a_failed_write_fails_every_input_it_held_and_the_next_one_writes_
     results = await asyncio.gather(*(broken.keep("inbound.messages", [item(n)]) for n in range(3)), return_exceptions=True)
     assert all(isinstance(r, Exception) for r in results), results
     assert await ahead.keep("inbound.messages", [item(9)]) == ["e-9"]
+
+
+async def test_beside_a_sqlite_database_the_rows_have_a_file_of_their_own(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/hub.db"
+    await db.migrate(url)
+    engine = db.make_engine(url)
+    try:
+        main = db.sessionmaker(engine)
+        ahead = DatabaseWriteAhead.beside(url, main)
+        assert ahead.own_file and await ahead.pending() == []  # its table made on first use
+        assert await ahead.keep("inbound.messages", [item(1), item(2)]) == ["e-1", "e-2"]
+        await ahead.forget(["e-1"])
+        assert [r.event_id for r in await ahead.pending()] == ["e-2"]
+        assert (tmp_path / "hub-written-ahead.db").exists() and await rows(main) == {}  # the read model's file has none
+        await ahead.close()
+        assert not DatabaseWriteAhead.beside(POSTGRES_URL, main).own_file  # PostgreSQL locks rows: one database
+    finally:
+        await engine.dispose()

@@ -13,19 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import auth
 from hub.auth import AuthError
-from hub.store import db
 from hub.store.models import ApiKey, User
+from tests.support.store import migrated
 
 
 @pytest.fixture
 async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/auth.db"
-    await db.migrate(url)
-    engine = db.make_engine(url)
-    try:
-        yield db.sessionmaker(engine)
-    finally:
-        await engine.dispose()
+    async with migrated(f"sqlite+aiosqlite:///{tmp_path}/auth.db") as sessions:
+        yield sessions
 
 
 def test_hash_and_check_password() -> None:

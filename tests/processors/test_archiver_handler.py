@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub import events as ev
 from hub import topics
 from hub.archive.writeahead import DatabaseWriteAhead
-from hub.store import db, offsets
+from hub.store import offsets
 from hub.store.models import ArchivedRecord
 from processors.archiver import ArchiverHandler
+from tests.support.store import migrated
 
 T0 = datetime(2026, 3, 21, 8, 30, tzinfo=timezone.utc)
 
@@ -35,13 +36,8 @@ class Record:
 
 @pytest.fixture
 async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/hub.db"
-    await db.migrate(url)
-    engine = db.make_engine(url)
-    try:
-        yield db.sessionmaker(engine)
-    finally:
-        await engine.dispose()
+    async with migrated(f"sqlite+aiosqlite:///{tmp_path}/hub.db") as sessions:
+        yield sessions
 
 
 def accepted(n: int) -> bytes:

@@ -14,21 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.archive.writeahead import DatabaseWriteAhead
 from hub.store import db
 from hub.store.models import WrittenAhead
-from tests.support import POSTGRES_URL, reset_postgres
+from tests.support import POSTGRES_URL
+from tests.support.store import migrated
 
 
 # On SQLite a unit test; on the shared PostgreSQL database an integration one.
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/t.db" if request.param == "sqlite" else POSTGRES_URL
-    if request.param == "postgres":
-        await reset_postgres(url)
-    await db.migrate(url)
-    engine = db.make_engine(url)
-    try:
-        yield db.sessionmaker(engine)
-    finally:
-        await engine.dispose()
+    async with migrated(f"sqlite+aiosqlite:///{tmp_path}/t.db" if request.param == "sqlite" else POSTGRES_URL) as sessions:
+        yield sessions
 
 
 async def rows(sessions: async_sessionmaker[AsyncSession]) -> dict[str, tuple[str, bytes, bytes]]:

@@ -118,7 +118,7 @@ async def measure(messages: int, concurrency: int, database: str) -> dict[str, A
         db_file = sum(p.stat().st_size for p in tmp.glob("hub*.db*")) if database == "sqlite" else None
         hub.stop()
         t = time.perf_counter()
-        await hub.start()
+        await hub.start(ready_timeout=1800)  # the rebuild of 100,000 messages takes minutes
         ready = time.perf_counter() - t
         refill = logged(hub, 2, "log refilled from the archive") or {}
         caught = logged(hub, 2, "caught up on the refilled log") or {}
@@ -152,6 +152,12 @@ async def run_all(sizes: list[int], concurrency: int, database: str) -> list[dic
     rows = []
     for n in sizes:
         print(f"restart bench: {n} messages, {concurrency} in flight ...", flush=True)
-        rows.append(await measure(n, concurrency, database))
-    report(rows)
+        try:
+            rows.append(await measure(n, concurrency, database))
+        except Exception as exc:  # noqa: BLE001 - report the sizes measured, and this failure
+            print(f"restart bench of {n} messages failed: {exc!r}"[:2000], flush=True)
+            break
+        report(rows[-1:])
+    if len(rows) > 1:
+        report(rows)
     return rows

@@ -8,7 +8,8 @@ nothing and trust nothing, and the refill that comes later would land after its 
 
 The refill writes each partition's archived records back in order through one producer,
 so every record gets the offset it had: the positions kept in the database (the
-projector's, re-tagged to the new log here), dead-letter ids and derived ids stay valid.
+projector's, the archiver's and the senders', re-tagged to the new log here), dead-letter
+ids and derived ids stay valid.
 It then publishes the inputs that were written ahead but never archived, and tells routing
 that nobody is online (agents' sockets say so again as they reconnect)."""
 

@@ -38,7 +38,7 @@ CONFIG = """
 [[escalation]]
 name = "unresolved-complaint"
 when = { complaint = true }
-levels = [ { after = "8s", notify = ["role:lead"] } ]
+levels = [ { after = "10s", notify = ["role:lead"] } ]
 
 [[sla]]
 name = "api"
@@ -179,7 +179,7 @@ async def before_the_stop(desk: Desk, twilio: FakeTwilio) -> dict[str, Any]:
     chat_clock = await eventually(lambda: desk.clock(waiting["id"], "due_at"), timeout=15)
     api_clock = await eventually(lambda: desk.clock(complaint["id"], "due_at"), timeout=15)
     await eventually(lambda: _resolved(desk, answered["id"]), timeout=15)
-    assert texts_to(twilio, LEAD_PHONE) == []  # the ladder's first step is 8 s away: due while stopped
+    assert texts_to(twilio, LEAD_PHONE) == []  # the ladder's first step is 10 s away: due while stopped
     return {"session": session, "waiting": waiting["id"], "answered": answered["id"], "complaint": complaint["id"],
             "chat_due": datetime.fromisoformat(chat_clock["due_at"]), "api_due": datetime.fromisoformat(api_clock["due_at"])}
 

@@ -30,7 +30,7 @@ class RunningHub(Hub):
     def var(self) -> Path:
         return Path(self.env["HUB_VAR_DIR"])
 
-    async def start(self) -> "RunningHub":
+    async def start(self, ready_timeout: float = 90) -> "RunningHub":
         if self.starts == 0:
             if self.database == "postgres" and self.fresh:
                 await reset_postgres(self.db_url)
@@ -42,7 +42,7 @@ class RunningHub(Hub):
         out = open(self.tmp / f"run-{self.starts}.log", "ab")
         self.run = subprocess.Popen([sys.executable, "-m", "hub.cli", "run"], env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.tmp)
         self.procs = {"run": self.run}
-        await self.wait_ready()
+        await self.wait_ready(ready_timeout)
         return self
 
     def logs(self, role: str = "run") -> str:

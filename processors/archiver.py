@@ -45,10 +45,10 @@ class ArchiverHandler:
     # is a tenth of the broker's fetch work and fewer, larger transactions
     fetch_max_wait_ms: int | None = 500
 
-    def __init__(self, *, db: async_sessionmaker[AsyncSession], log_id: str, ahead: DatabaseWriteAhead | None = None) -> None:
+    def __init__(self, *, db: async_sessionmaker[AsyncSession], log_id: str, ahead: DatabaseWriteAhead) -> None:
         self.db = db
         self.log_id = log_id
-        self.ahead = ahead if ahead is not None else DatabaseWriteAhead(db)
+        self.ahead = ahead  # where the web role writes inputs ahead (DatabaseWriteAhead.beside)
 
     async def on_records(self, batches: Mapping[Any, Sequence[Any]]) -> Outcome:
         rows: list[dict[str, Any]] = []

@@ -76,12 +76,12 @@ async def logged_history(db: async_sessionmaker[AsyncSession]) -> LoggedHistory:
     names = [topics.CONVERSATIONS.name, topics.ROUTING.name]
     history = LoggedHistory()
     async with db() as s:
-        rows = await s.execute(select(ArchivedRecord.event_id).where(ArchivedRecord.topic.in_(names), ArchivedRecord.event_id.is_not(None)))
-        history.ids = {r[0] for r in rows}
-        # the archive keeps the record verbatim; only MessageReceived says where a message went
-        values = await s.stream(select(ArchivedRecord.value).where(ArchivedRecord.topic == topics.CONVERSATIONS.name))
-        async for (value,) in values:
-            if value and ev.peek_type(value) == "MessageReceived":
+        # one pass: the archive keeps records verbatim, and only MessageReceived says where a message went
+        rows = await s.stream(select(ArchivedRecord.topic, ArchivedRecord.event_id, ArchivedRecord.value)
+                              .where(ArchivedRecord.topic.in_(names), ArchivedRecord.event_id.is_not(None)))
+        async for topic, event_id, value in rows:
+            history.ids.add(event_id)
+            if topic == topics.CONVERSATIONS.name and value and ev.peek_type(value) == "MessageReceived":
                 data = json.loads(value)
                 if data.get("conversation_id"):
                     history.threads[data["id"]] = data["conversation_id"]

@@ -118,6 +118,7 @@ def start_in_thread(settings: Settings, log_id: str) -> threading.Thread:
             engine = make_engine(settings.database_url)
             bus = Bus(settings.kafka_bootstrap or "")
             await bus.start()
+            ahead = None
             try:
                 db = sessionmaker(engine)
                 loops = [PositionedConsumer.run_forever(ProjectorHandler(settings, db=db, log_id=log_id), [topics.CONVERSATIONS],
@@ -132,6 +133,8 @@ def start_in_thread(settings: Settings, log_id: str) -> threading.Thread:
                 await asyncio.gather(*loops)
             finally:
                 await bus.stop()
+                if ahead is not None:
+                    await ahead.close()
                 await engine.dispose()
 
         asyncio.run(serve())

@@ -5,6 +5,7 @@ table and its timers. Nothing happens at import."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import sys
@@ -15,16 +16,23 @@ import faust
 
 from hub import events as ev
 from hub import topics
-from hub.bus import Bus
+from hub.bus import BrokerUnavailable, Bus
 from hub.config import Settings
 from hub.store.db import make_engine, sessionmaker
 from processors import transport
-from processors.agents import process_record
+from processors.agents import Member, process_batch
 from processors.base import Handler, Publication
 from processors.catchup import CatchUp, LoggedHistory
 from processors.pipeline import PIPELINE, WORKER_TIMERS, Processor
 from processors.readiness import Heartbeat
 from processors.state_codec import StateCodec
+
+logger = logging.getLogger("hub.processors")
+
+# A batch is what faust has buffered, up to BATCH records, or what came within BATCH_WITHIN
+# seconds: at low rates a hop waits at most that long, under load a batch fills at once.
+BATCH = 500
+BATCH_WITHIN = 0.005
 
 
 @dataclass
@@ -98,9 +106,24 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
             faust_topics[names] = app.topic(*names, key_serializer="raw", value_serializer="raw", partitions=settings.partitions, internal=False)
         return faust_topics[names]
 
+    bus_started = asyncio.Event()
+
     async def publish(publications: Sequence[Publication]) -> None:
+        """Through our producer, acked by the broker before faust acks the batch's records.
+        A broker away for a while holds the stream (its records stay unacked) rather than
+        losing what the batch decided."""
+        by_topic: dict[topics.TopicSpec, list[tuple[str, ev.Event]]] = {}
         for p in publications:
-            await topic_of(p.topic).send(key=p.key.encode(), value=p.event.to_json())
+            by_topic.setdefault(p.topic, []).append((p.key, p.event))
+        await bus_started.wait()
+        for topic, items in by_topic.items():
+            while True:
+                try:
+                    await bus.publish_many(topic, items)
+                    break
+                except BrokerUnavailable:
+                    logger.warning("outputs not acknowledged; trying again", extra={"topic": topic.name, "events": len(items)})
+                    await asyncio.sleep(0.5)
 
     from processors.sends import Sender
 
@@ -117,6 +140,7 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
     from processors.consumer import OwnGroup
 
     members: dict[str, list[tuple[Processor, Handler]]] = {}
+    agent_groups: dict[str, list[Member]] = {}
     for spec in PIPELINE:
         if spec.kind == "consumer":
             if not spec.thread:  # those on a thread of their own make their handlers there
@@ -131,9 +155,12 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
             worker.tables[spec.name] = table
         handler = make_handler(spec, settings, table=table, db=db, sender=sender, logged=logged)
         worker.handlers[spec.name] = handler
-        _register_agent(app, spec, handler, table, topic_of(*spec.reads), publish, worker.catchup)
+        agent_groups.setdefault(spec.group or spec.name, []).append(Member(spec, handler, table))
         for timer in spec.timers:
             _register_timer(app, spec, timer.name, timer.every, handler, publish)
+    for group, group_members in agent_groups.items():
+        reads = tuple(dict.fromkeys(t for m in group_members for t in m.spec.reads))
+        _register_agent(app, group, group_members, topic_of(*reads), publish, worker.catchup)
 
     from processors import consumer, projector
 
@@ -173,6 +200,7 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
 
             worker.log_id = (await prepare_log(settings, refill=False)).log_id
         await bus.start()
+        bus_started.set()
         projector.start_in_thread(settings, worker.log_id)
         running.extend(asyncio.ensure_future(g.run_forever()) for g in groups)
 
@@ -190,7 +218,9 @@ def new_table(app: faust.App, name: str, partitions: int, codec: StateCodec | No
     """A table whose changelog is written by `codec`. faust takes a table's serializer only
     from a Record value_type and fixes its changelog topic when the table is added, so the
     codec is set between the two."""
-    table = app.conf.Table(app, name=name, default=None, beacon=app.tables.beacon, partitions=partitions)
+    # use_partitioner: a batch's writes go to the changelog partition of their key (every
+    # table is keyed as its source topics are), not to the partition of faust's current event
+    table = app.conf.Table(app, name=name, default=None, beacon=app.tables.beacon, partitions=partitions, use_partitioner=True)
     if codec is not None:
         table.value_serializer = codec
     return app.tables.add(table)
@@ -215,18 +245,24 @@ def make_handler(spec: Processor, settings: Settings, *, table: Any, db: Any, se
     return cls(settings, table=table)  # type: ignore[no-any-return]
 
 
-def _register_agent(app: faust.App, spec: Processor, handler: Handler, table: Any, source: Any, publish: Any, catchup: CatchUp) -> None:
+def _register_agent(app: faust.App, group: str, members: Sequence[Member], source: Any, publish: Any, catchup: CatchUp) -> None:
     async def agent(stream: Any) -> None:
-        async for event in stream.events():
-            await process_record(spec, handler, event.message, table, publish, catchup=catchup)
+        async for events in stream.take_events(BATCH, within=BATCH_WITHIN):
+            await process_batch(members, [e.message for e in events], publish, catchup=catchup)
 
-    agent.__name__ = agent.__qualname__ = spec.name
-    app.agent(source, name=f"hub.{spec.name}", concurrency=1)(agent)
+    agent.__name__ = agent.__qualname__ = group
+    app.agent(source, name=f"hub.{group}", concurrency=1)(agent)
 
 
 def _register_timer(app: faust.App, spec: Processor, name: str, every: float, handler: Handler, publish: Any) -> None:
+    seen_rebalances = [-1]
+
     async def tick() -> None:
-        if app.rebalancing or getattr(app, "in_recovery", False):
+        moved = seen_rebalances[0] != app.rebalancing_count
+        if app.rebalancing or getattr(app, "in_recovery", False) or moved:
+            # partitions came and went, the table was recovered: an index over it is built again
+            seen_rebalances[0] = app.rebalancing_count
+            handler.table_moved()
             return
         await publish(handler.tick(ev.utcnow()).publish)
 

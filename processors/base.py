@@ -141,6 +141,18 @@ class Handler:
     async def persist(self, changes: dict[str, Any]) -> None:
         """Keep the table's changes before the offsets move on (handlers off faust tables)."""
 
+    def apply(self, outcome: Outcome) -> None:
+        """`outcome`'s changes into the table, as the record loop applies them."""
+        outcome.apply_to(self.table)
+        self.applied(outcome.changes)
+
+    def applied(self, changes: dict[str, Any]) -> None:
+        """The table took `changes` (an index over it follows them; processors/due.py)."""
+
+    def table_moved(self) -> None:
+        """The table may have changed without this handler seeing it (faust rebalanced or
+        recovered it): whatever is derived from it must be derived again."""
+
     def tick(self, now: datetime) -> Outcome:
         """What a timer tick publishes at `now` (nothing for handlers without timers)."""
         return Outcome()
@@ -154,7 +166,7 @@ class Handler:
         self.rebuilding = True
         try:
             for event in events:
-                (await self.handle([event])).apply_to(self.table)
+                self.apply(await self.handle([event]))
         finally:
             self.rebuilding = False
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.bus import Bus
 from hub.config import Settings
 from hub.store import offsets
-from processors.agents import process_record
+from processors.agents import Member, process_batch
 from processors.base import Handler, Publication
 from processors.catchup import CatchUp
 from processors.pipeline import Processor
@@ -77,6 +77,7 @@ class OwnGroup:
         self.catchup = catchup  # after a refill: what the log already has is not published again
         self.consumer: AIOKafkaConsumer | None = None
         self.handled: dict[Any, int] = {}  # partition -> next offset, handled but not committed
+        self.batch_members = [Member(spec, handler, handler.table, persist=True) for spec, handler in self.members]
 
     async def commit(self, partitions: Sequence[Any] | None = None) -> None:
         """Keep what was handled (of `partitions`, or all); a failure only means those
@@ -119,11 +120,7 @@ class OwnGroup:
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=BATCH)
                 for tp, records in batches.items():
-                    for record in records:
-                        for spec, handler in self.members:
-                            if any(t.name == record.topic for t in spec.reads):
-                                await process_record(spec, handler, record, handler.table, self.publish, persist=handler.persist,
-                                                     catchup=self.catchup)
+                    await process_batch(self.batch_members, records, self.publish, catchup=self.catchup)
                     self.handled[tp] = records[-1].offset + 1
                 # a commit per poll was one broker round trip per partition, many a second under load
                 if self.handled and time.monotonic() - committed_at >= COMMIT_EVERY:

@@ -2,7 +2,8 @@
 
 The handler is the only writer of the ladders table; it reads back the Escalated events its
 timer published, so a level is recorded as fired by the same stream that knows the ladder.
-A tick fires a due level within a quarter second; a level that came due while no worker
+A tick fires a due level within a quarter second, and looks only at what is due
+(processors/due.py); a level that came due while no worker
 held the partition (a restart, a rebalance) fires right after the partition is recovered.
 Between publishing and reading back, the in-memory `published` set stops a second publish;
 after a crash the same derived id may be published again, and every consumer dedupes on it."""
@@ -10,17 +11,19 @@ after a crash the same derived id may be published again, and every consumer ded
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hub import events as ev
 from hub import topics
 from hub.config import Settings
 from hub.domain import escalation as esc
-from processors.base import Handler, Outcome, Staged
+from processors.base import DELETED, Handler, Outcome, Staged
+from processors.due import DueIndex
 from processors.state_codec import StateCodec
 
 log = logging.getLogger("hub.escalation")
+AWAITING_READ_BACK = timedelta(seconds=0.25)  # the timer's period
 
 
 class EscalationHandler(Handler):
@@ -36,6 +39,15 @@ class EscalationHandler(Handler):
         super().configure(settings)
         self.ladders: tuple[esc.Ladder, ...] = tuple(settings.ladders)
         self.published: set[str] = getattr(self, "published", set())
+        ladders = self.ladders
+        self.index = DueIndex(lambda state: esc.next_due(state, ladders))  # new ladders: built again at the next tick
+
+    def table_moved(self) -> None:
+        self.index.invalidate()
+
+    def applied(self, changes: dict[str, Any]) -> None:
+        for contact_id, convs in changes.items():
+            self.index.changed(contact_id, None if convs is DELETED else convs)
 
     async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
         if not isinstance(event, ev.ConversationEvent):
@@ -52,11 +64,16 @@ class EscalationHandler(Handler):
         out = Outcome()
         if not self.ladders or self.timers_held:
             return out
-        for contact_id, convs in list(self.table.items()):
-            for conversation_id, state in list(convs.items()):
-                for escalated in esc.due(state, conversation_id, now, self.ladders):
-                    if escalated.id in self.published:
-                        continue
-                    self.published.add(escalated.id)
-                    out.emit(topics.CONVERSATIONS, contact_id, escalated)
+        if not self.index.whole:
+            self.index.rebuild(self.table)
+        for contact_id, conversation_id in list(self.index.due(now)):
+            state = (self.table.get(contact_id) or {}).get(conversation_id)
+            if state is None:
+                continue
+            for escalated in esc.due(state, conversation_id, now, self.ladders):
+                if escalated.id in self.published:
+                    continue
+                self.published.add(escalated.id)
+                out.emit(topics.CONVERSATIONS, contact_id, escalated)
+            self.index.retry(contact_id, conversation_id, now + AWAITING_READ_BACK)
         return out

@@ -4,8 +4,10 @@ from this table and nothing else; docs/design.md's data-flow picture is checked 
 (tests/processors/test_pipeline.py), so the two cannot drift apart.
 
 Kinds:
-- `agent`: a Faust agent (concurrency 1, see docs/design.md on faust #606) over `reads`,
-  its state in a Faust table.
+- `agent`: run by a Faust agent (concurrency 1, see docs/design.md on faust #606), its
+  state in a Faust table. Agents of one `group` share one Faust agent over the union of
+  their `reads` (all keyed by contact): each record is fetched and decoded once and handed,
+  in batches, to every member that handles its type (processors/agents.py).
 - `consumer`: an aiokafka consumer group of its own, beside faust, its state in the
   database. The projector (on its own thread) writes its offsets in the same transaction as
   its rows (exactly once into the read model); dispatch and the notifier share the
@@ -42,7 +44,7 @@ class Processor:
     table: str | None = None  # the table it is the only writer of: a Faust table for an agent, a database table for a consumer
     timers: tuple[Timer, ...] = ()
     kind: str = "agent"  # agent | consumer
-    group: str = ""  # consumers with the same group share one consumer (one fetch of the topic, one place in it)
+    group: str = ""  # processors of one kind and group share one consumer: one fetch and one decoding of each record
     writes_database: bool = False
     thread: str = ""  # a consumer on a thread and loop of its own, beside faust's (processors/projector.py)
     calls_providers: bool = False  # may wait on Twilio/Telegram/SMTP: never shares an agent with others
@@ -69,6 +71,7 @@ CONVERSATION_TYPES = frozenset({"ConversationOpened", "ConversationTransferred",
 PIPELINE: tuple[Processor, ...] = (
     Processor(
         name="intake",
+        group="contacts",
         reads=(topics.INBOUND, topics.CONVERSATIONS),
         handles=frozenset({"InboundMessageAccepted", "InboundMessageEdited", "ConversationResolved", "ConversationReopened"}),
         publishes=(topics.CONVERSATIONS,),
@@ -78,6 +81,7 @@ PIPELINE: tuple[Processor, ...] = (
     ),
     Processor(
         name="routing",
+        group="contacts",
         reads=(topics.CONVERSATIONS,),
         handles=CONVERSATION_TYPES,
         publishes=(topics.ROUTING,),
@@ -95,6 +99,7 @@ PIPELINE: tuple[Processor, ...] = (
     ),
     Processor(
         name="sla",
+        group="contacts",
         reads=(topics.CONVERSATIONS,),
         handles=frozenset({
             "ConversationOpened", "MessageReceived", "ReplyRequested", "ConversationMarkedPending", "ConversationResolved",
@@ -108,6 +113,7 @@ PIPELINE: tuple[Processor, ...] = (
     ),
     Processor(
         name="escalation",
+        group="contacts",
         reads=(topics.CONVERSATIONS,),
         handles=frozenset({"ComplaintDetected", "SlaBreached", "Escalated", "EscalationAcknowledged", "ConversationResolved"}),
         publishes=(topics.CONVERSATIONS,),

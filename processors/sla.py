@@ -2,7 +2,8 @@
 
 The handler is the only writer of the clocks table; it reads back the SlaWarning and
 SlaBreached events its timer published, so a warning or breach is recorded by the same
-stream that knows the clock. A tick emits a due warning or breach within a quarter second;
+stream that knows the clock. A tick emits a due warning or breach within a quarter second, and looks only at what is
+due (processors/due.py);
 one that came due while no worker held the partition (a restart, a rebalance) fires right
 after the partition is recovered, from the recovered table. Between publishing and reading
 back, the in-memory `published` set stops a second publish; after a crash the same derived
@@ -15,17 +16,19 @@ matches (id derived from the message), none once the conversation is one."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hub import events as ev
 from hub import topics
 from hub.config import Settings
 from hub.domain import complaints, sla
-from processors.base import Handler, Outcome, Staged
+from processors.base import DELETED, Handler, Outcome, Staged
+from processors.due import DueIndex
 from processors.state_codec import StateCodec
 
 log = logging.getLogger("hub.sla")
+AWAITING_READ_BACK = timedelta(seconds=0.25)  # the timer's period: a later clock of the same conversation is not delayed
 
 
 def view(state: Any) -> dict[str, Any]:
@@ -48,6 +51,14 @@ class SlaHandler(Handler):
         self.calendars = settings.calendars
         self.detector = complaints.Detector(settings.complaint_terms or complaints.DEFAULT_TERMS)
         self.published: set[str] = getattr(self, "published", set())
+        self.index = DueIndex(sla.next_due)  # new policies may move every deadline: built again at the next tick
+
+    def table_moved(self) -> None:
+        self.index.invalidate()
+
+    def applied(self, changes: dict[str, Any]) -> None:
+        for contact_id, convs in changes.items():
+            self.index.changed(contact_id, None if convs is DELETED else convs)
 
     async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
         if not isinstance(event, ev.ConversationEvent):
@@ -77,18 +88,21 @@ class SlaHandler(Handler):
         out = Outcome()
         if not self.policies or self.timers_held:
             return out
-        for contact_id, convs in list(self.table.items()):
-            for conversation_id, state in list(convs.items()):
-                upcoming = sla.next_due(state)
-                if upcoming is None or upcoming > now:
+        if not self.index.whole:
+            self.index.rebuild(self.table)
+        for contact_id, conversation_id in list(self.index.due(now)):
+            state = (self.table.get(contact_id) or {}).get(conversation_id)
+            if state is None:
+                continue
+            for happened in sla.due(state, now):
+                if happened.id in self.published:
                     continue
-                for happened in sla.due(state, now):
-                    if happened.id in self.published:
-                        continue
-                    self.published.add(happened.id)
-                    out.emit(topics.CONVERSATIONS, contact_id, happened)
-                    log.info("sla " + ("breached" if isinstance(happened, ev.SlaBreached) else "warning"),
-                             extra={"conversation_id": conversation_id, "contact_id": contact_id, "clock": happened.clock,
-                                    "policy": happened.policy, "due_at": happened.due_at.isoformat(),
-                                    "seconds_to_due": round((happened.due_at - now).total_seconds(), 3)})
+                self.published.add(happened.id)
+                out.emit(topics.CONVERSATIONS, contact_id, happened)
+                log.info("sla " + ("breached" if isinstance(happened, ev.SlaBreached) else "warning"),
+                         extra={"conversation_id": conversation_id, "contact_id": contact_id, "clock": happened.clock,
+                                "policy": happened.policy, "due_at": happened.due_at.isoformat(),
+                                "seconds_to_due": round((happened.due_at - now).total_seconds(), 3)})
+            # until what was published is read back (and moves the clock on), look again next tick
+            self.index.retry(contact_id, conversation_id, now + AWAITING_READ_BACK)
         return out

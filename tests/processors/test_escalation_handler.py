@@ -72,7 +72,7 @@ async def feed(h: EscalationHandler, *events: ev.Event) -> list[ev.Event]:
     published: list[ev.Event] = []
     for e in events:
         outcome = await h.handle([e])
-        outcome.apply_to(h.table)
+        h.apply(outcome)
         published += outcome.events()
     return published
 

@@ -143,7 +143,7 @@ async def test_a_rebuild_that_sees_a_message_before_the_resolution_it_followed_t
     handler.rebuilding = True
     for e in (inbound(1), inbound(2), inbound(3), resolved(first.conversation_id)):
         outcome = await handler.handle([e])
-        outcome.apply_to(handler.table)
+        handler.apply(outcome)
         out += outcome.events()
     handler.rebuilding = False
     assert [e.id for e in out] == [e.id for e in live.events() if not isinstance(e, ev.ConversationResolved)]

@@ -44,12 +44,18 @@ def test_problems_finds_a_processor_with_an_unknown_event_type(monkeypatch: pyte
     assert "MessageReceived" in catalogue()
 
 
-def test_build_app_registers_an_agent_per_agent_processor_its_tables_and_timers(tmp_path: Path) -> None:
+def test_build_app_registers_a_faust_agent_per_agent_group_its_tables_and_timers(tmp_path: Path) -> None:
     settings = config.load({"HUB_SECRET_KEY": "k" * 40, "HUB_KAFKA_BOOTSTRAP": "127.0.0.1:9", "HUB_VAR_DIR": str(tmp_path),
                             "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/hub.db"})
     worker = build_app(settings)
-    agents = {p.name for p in pipeline.PIPELINE if p.kind == "agent"}
-    assert set(worker.app.agents) == {f"hub.{name}" for name in agents}
+    groups: dict[str, set[str]] = {}
+    for p in pipeline.PIPELINE:
+        if p.kind == "agent":
+            groups.setdefault(p.group or p.name, set()).update(t.name for t in p.reads)
+    assert set(worker.app.agents) == {f"hub.{name}" for name in groups}
+    assert len(groups) < len([p for p in pipeline.PIPELINE if p.kind == "agent"])  # some share one: a record is read once for them
+    for name, reads in groups.items():  # each reads the union of its members' topics, once
+        assert set(worker.app.agents[f"hub.{name}"].channel.topics) == reads
     assert set(worker.app.tables) == {p.table for p in pipeline.PIPELINE if p.table and p.kind == "agent"}
     assert set(worker.handlers) == {p.name for p in pipeline.PIPELINE if not p.thread}
     own = [p for p in pipeline.PIPELINE if p.kind == "consumer" and not p.thread]

@@ -82,7 +82,7 @@ async def handle(h: SlaHandler, *events: ev.Event) -> list[ev.Event]:
     for e in events:
         if e.type in HANDLES:
             outcome = await h.handle([e])
-            outcome.apply_to(h.table)
+            h.apply(outcome)
             published += outcome.events()
     return published
 

@@ -1,6 +1,6 @@
 """The worker in process: every processor of processors/pipeline.py but the projector and
 the dead-letter recorder (which need a database) on dict tables, fed through the same
-record loop the Faust agents and the consumer groups run (processors/agents.process_record),
+batch loop the Faust agents and the consumer groups run (processors/agents.process_batch),
 against an in-memory log instead of a broker. What a handler publishes lands on that log and goes to
 every processor that reads the topic, in order, as on a broker with one partition.
 
@@ -20,7 +20,7 @@ from hub import topics
 from hub.config import Settings
 from hub.domain import notify
 from hub.topics import TopicSpec
-from processors.agents import process_record
+from processors.agents import Member, process_batch
 from processors.base import Handler, Publication
 from processors.pipeline import PIPELINE, Processor
 
@@ -75,6 +75,10 @@ class InProcessWorker:
         wanted = set(self.only) if self.only is not None else None
         self.specs: list[Processor] = [p for p in PIPELINE if not p.thread and p.name != "deadletter" and (wanted is None or p.name in wanted)]
         self.handlers: dict[str, Handler] = {p.name: self._handler(p) for p in self.specs}
+        # as processors/app.py groups them: one consumer per kind and group
+        self.groups: dict[tuple[str, str], list[Member]] = {}
+        for p in self.specs:
+            self.groups.setdefault((p.kind, p.group or p.name), []).append(Member(p, self.handlers[p.name], self.handlers[p.name].table))
         self.log: dict[str, list[Record]] = defaultdict(list)
         self._offsets = itertools.count()
         self._pending: deque[Record] = deque()
@@ -117,12 +121,13 @@ class InProcessWorker:
         await self.drain()
 
     async def drain(self) -> None:
+        """Delivers what is pending in batches, as the worker's consumers fetch them: every
+        record pending now is one batch for each group of readers, then what they published."""
         while self._pending:
-            record = self._pending.popleft()
-            for spec in self.specs:
-                if any(t.name == record.topic for t in spec.reads):
-                    handler = self.handlers[spec.name]
-                    await process_record(spec, handler, record, handler.table, self.publish)
+            batch = list(self._pending)
+            self._pending.clear()
+            for members in self.groups.values():
+                await process_batch(members, [r for r in batch if any(m.reads(r.topic) for m in members)], self.publish)
 
     async def tick(self, now: datetime) -> None:
         """Every timer fires once at `now`, then what it published is delivered."""

@@ -453,6 +453,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     logs.setup(args.command)
+    if args.command in ("web", "worker"):
+        from hub.profiling import start_if_asked
+
+        start_if_asked(args.command)
     if args.command != "broker":
         from hub.store.db import migrate_sync
 

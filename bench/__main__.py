@@ -1,8 +1,16 @@
 """End-to-end benchmark: API channel POST -> agent live socket, beside raw aiokafka.
 
-    python -m bench [--rates 100,500,1000,2000] [--seconds 10] [--database sqlite|postgres]
+    python -m bench [--rates 100,500,1000,2000] [--seconds 10] [--database sqlite|postgres] [--bare]
+                    [--hold-seconds 30] [--no-two-workers] [--open-conversations 100000]
+                    [--profile-rate 1000] [--profile-seconds 15]
                     [--archive-rates 100] [--restart-messages 10000] [--restart-concurrency 16]
                     [--no-pages | --pages-only] [--pages-conversations 10000] [--pages-postgres URL]
+
+The hub is configured as a real install (bench/install.py: SLA policies, a complaint ladder,
+every channel on; --bare for none). After the rates: the highest rate kept up with, held
+for 30 s; the highest rate offered again with a second worker; then, on hubs of their own,
+100,000 open conversations (idle CPU, memory, a breach on time) and a sampled CPU profile
+of each process with the archive off and on (bench/capacity.py, hub/profiling.py).
 
 Open loop: messages are sent at fixed times whatever the answers, so a slow hub shows as
 latency, not as a lower offered rate. Prints figures and exits 0 whether or not they are
@@ -32,31 +40,18 @@ from typing import Any
 
 import aiohttp
 
-from bench import pages, restart
+from bench import capacity, pages, restart
 from bench.baseline import Baseline
 from bench.hubload import LiveSocket, api_request, hub_run, sms_request
+from bench.install import SMS_ENV, Install
+from bench.procs import cpu_seconds, rss_mb
 from tests.support import Hub
 
 RESULTS = Path(__file__).parent / "results"
 
 
 def peak_rss_mb(pid: int | str) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return math.nan
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU the process has used so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return math.nan
+    return rss_mb(pid, "VmHWM")
 
 
 def role_pids(hub: Hub) -> dict[str, int | None]:
@@ -87,12 +82,31 @@ def ratio(a: float, b: float) -> float:
     return a / b if b and math.isfinite(a) and math.isfinite(b) else math.nan
 
 
-# The SMS channel is on during the bench so its webhook can be measured; nothing is sent.
-SMS_ENV = {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-token", "TWILIO_FROM_NUMBER": "+15005550006",
-           "HUB_PUBLIC_URL": "https://bench.example.com"}
+def archive_run(hub: Hub) -> bool:
+    return hub.env.get("HUB_ARCHIVE", "0") not in ("0", "off", "false", "no")
 
 
-async def measure(args: argparse.Namespace, rates: list[int], hub: Hub, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]] | None) -> None:
+async def hold_and_workers(args: argparse.Namespace, rows: list[dict[str, Any]], hub: Hub, key: str, live: LiveSocket, extra: dict[str, Any]) -> None:
+    """The highest rate kept up with, held for --hold-seconds; then the highest rate offered
+    again with a second worker beside the first."""
+    best = capacity.highest_kept(rows)
+    if best and args.hold_seconds:
+        await live.settle(timeout=args.settle)
+        h = await hub_run(hub.url, api_request(key), live, best, args.hold_seconds, drain=args.drain)
+        h.pop("missing_tokens")
+        extra["hold"] = {"rate": best, "seconds": args.hold_seconds, "hub": h}
+        print(f"held {best}/s for {args.hold_seconds:g} s: {h['accepted']}/{h['started']} accepted, {h['msg_per_s']:.0f} msg/s, "
+              f"p99 {h['p99_ms']:.0f} ms, lost {h['lost']}, errors {h['errors']}", flush=True)
+    if args.two_workers and rows:
+        top = max(rows, key=lambda r: r["rate"])
+        await live.settle(timeout=args.settle)
+        extra["workers"] = w = await capacity.two_workers(hub, key, live, top["rate"], args.seconds, args.drain, top["hub"])
+        print(f"at {top['rate']}/s offered: one worker {top['hub']['msg_per_s']:.0f} msg/s (p99 {top['hub']['p99_ms']:.0f} ms), "
+              f"two workers {w['two_workers']['msg_per_s']:.0f} msg/s (p99 {w['two_workers']['p99_ms']:.0f} ms): x{w['speedup']:.2f}", flush=True)
+
+
+async def measure(args: argparse.Namespace, rates: list[int], hub: Hub, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]] | None,
+                  extra: dict[str, Any]) -> None:
     t = time.perf_counter()
     await hub.start()
     print(f"hub up in {time.perf_counter() - t:.1f} s at {hub.url}, broker {hub.broker.bootstrap}", flush=True)
@@ -133,6 +147,8 @@ async def measure(args: argparse.Namespace, rates: list[int], hub: Hub, rows: li
             sms_rows.append({"rate": args.sms_rate, "hub": h})
             print(f"sms webhook at {args.sms_rate}/s: {h['accepted']}/{h['started']} answered 200 (p99 {h['post_p99_ms']:.0f} ms), "
                   f"webhook -> agent queue p50 {h['p50_ms']:.0f} ms, p99 {h['p99_ms']:.0f} ms, lost {h['lost']}, errors {h['errors']}", flush=True)
+        if not archive_run(hub):  # once, on the hub as deploy/ runs it
+            await hold_and_workers(args, rows, hub, key, live, extra)
         rss["live_socket_disconnects"] = live.disconnects
     finally:
         await baseline.stop()
@@ -145,7 +161,7 @@ async def measure(args: argparse.Namespace, rates: list[int], hub: Hub, rows: li
 
 def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]], archive: bool) -> None:
     print()
-    print(f"database {args.database}; archive {'on' if archive else 'off'}; {args.seconds:g} s per rate; {os.cpu_count()} CPUs shared by bench, broker, worker, web")
+    print(f"{'bare hub' if args.bare else 'a real install: SLA policies, a complaint ladder, every channel on'}; database {args.database}; archive {'on' if archive else 'off'}; {args.seconds:g} s per rate; {os.cpu_count()} CPUs shared by bench, broker, worker, web")
     print("hub = POST /api/v1/inbound -> message.created on the agent live socket (202 p99: time to the POST's answer);")
     print("baseline = aiokafka produce(acks=all, linger 1 ms) -> consume on the same broker; latencies in ms from the send's start")
     head = (f"{'offered':>7} | {'accepted':>8} {'202 p99':>7} {'hub msg/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>5} {'err':>4} | "
@@ -183,6 +199,17 @@ async def main(args: argparse.Namespace) -> int:
         if args.archive_rates:
             print("\nthe same with the archive on (HUB_ARCHIVE=1, as `contacthub run`)", flush=True)
             failed = bool(await throughput(args, args.archive_rates, archive=True)) or failed
+        if args.open_conversations:
+            print(f"\n{args.open_conversations} open conversations with their clocks", flush=True)
+            opened = await capacity.open_conversations(args.open_conversations, args.database)
+            print_open(opened)
+            write(args, "open-conversations.json", opened)
+        if args.profile_rate:
+            for archive in (False, True):
+                print(f"\nCPU profiles at {args.profile_rate}/s, archive {'on' if archive else 'off'} (cProfile per thread; the profiler slows each process)", flush=True)
+                profiled = await capacity.profile(args.profile_rate, args.profile_seconds, args.database, archive)
+                print_profile(profiled)
+                write(args, f"profile-archive-{'on' if archive else 'off'}.json", profiled)
         if args.restart_messages:
             rows = await restart.run_all(args.restart_messages, args.restart_concurrency, args.database)
             if args.json:
@@ -195,6 +222,29 @@ async def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def write(args: argparse.Namespace, name: str, data: Any) -> None:
+    if args.json:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / name).write_text(json.dumps(no_nan(data), indent=1))
+
+
+def print_open(o: dict[str, Any]) -> None:
+    fill, probe = o.get("fill", {}), o.get("probe", {})
+    print(f"{o['conversations']} open conversations: {fill.get('accepted')} accepted in {fill.get('send_s', math.nan):.0f} s "
+          f"(202 p99 {fill.get('post_p99_ms', math.nan):.0f} ms), {fill.get('in_read_model')} in the read model after {fill.get('projected_s', math.nan):.0f} s; "
+          f"idle worker {o.get('idle_worker_cpu_pct', math.nan):.1f} % of a core, RSS {o.get('worker_rss_mb', math.nan):.0f} MB "
+          f"(peak {o.get('worker_peak_rss_mb', math.nan):.0f}); a breach fired {probe.get('fired_s_after_due')} s after its deadline", flush=True)
+
+
+def print_profile(p: dict[str, Any]) -> None:
+    h = p.get("hub", {})
+    print(f"profiled run: {h.get('msg_per_s', math.nan):.0f} msg/s, p99 {h.get('p99_ms', math.nan):.0f} ms; profiles in {p['dir']}")
+    for name, lines in p.get("top", {}).items():
+        print(f"-- {name}")
+        for line in lines:
+            print(f"   {line}")
+
+
 async def throughput(args: argparse.Namespace, rates: list[int], archive: bool) -> int:
     # SIGTERM (and SIGINT where it is not ignored) cancel the run; the hub is stopped either way.
     task = asyncio.current_task()
@@ -202,13 +252,16 @@ async def throughput(args: argparse.Namespace, rates: list[int], archive: bool) 
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     print(f"temp dir: {tmp}", flush=True)
-    hub = Hub(tmp, args.database, extra_env={**SMS_ENV, "HUB_ARCHIVE": "1" if archive else "0"})
+    install = Install(tmp)
+    env = SMS_ENV if args.bare else await install.start()
+    hub = Hub(tmp, args.database, extra_env={**env, "HUB_ARCHIVE": "1" if archive else "0"})
+    extra: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     sms_rows: list[dict[str, Any]] = []
     rss: dict[str, float] = {}
     failed = False
     try:
-        await measure(args, rates, hub, rows, rss, None if archive else sms_rows)
+        await measure(args, rates, hub, rows, rss, None if archive else sms_rows, extra)
     except asyncio.CancelledError:
         failed = True
         print("interrupted; stopping the hub", file=sys.stderr, flush=True)
@@ -217,10 +270,13 @@ async def throughput(args: argparse.Namespace, rates: list[int], archive: bool) 
         traceback.print_exc()
     finally:
         hub.stop()  # blocking on purpose: it must run even when the task is being cancelled
+        if not args.bare:
+            await install.stop()
     report(args, tmp, rows, rss, sms_rows, archive)
     if args.json:
         RESULTS.mkdir(exist_ok=True)
         out = {"database": args.database, "archive": archive, "seconds": args.seconds, "cpus": os.cpu_count(), "temp_dir": str(tmp),
+               "install": "bare" if args.bare else "sla, ladder, every channel (bench/install.py)", **extra,
                "rows": rows, "sms_webhook": sms_rows, "peak_rss_mb": {**rss, "bench": peak_rss_mb("self")}, "failed": failed}
         (RESULTS / ("archive-on.json" if archive else "latest.json")).write_text(json.dumps(no_nan(out), indent=1))
     return 1 if failed else 0
@@ -239,6 +295,12 @@ if __name__ == "__main__":
                         help="sizes of the restart bench, messages, comma separated (0: skip)")
     parser.add_argument("--restart-concurrency", type=int, default=16, help="API requests in flight while filling the restart bench")
     parser.add_argument("--sms-rate", type=int, default=100, help="offered rate of signed Twilio webhooks after the API rates (0: skip)")
+    parser.add_argument("--bare", action="store_true", help="a hub without SLA policies, ladders or channels (before issue 15's bench)")
+    parser.add_argument("--hold-seconds", type=float, default=30, help="the highest rate kept up with, held this long (0: skip)")
+    parser.add_argument("--no-two-workers", dest="two_workers", action="store_false", help="skip the highest rate again with two workers")
+    parser.add_argument("--open-conversations", type=int, default=100_000, help="open conversations for the idle and breach figures (0: skip)")
+    parser.add_argument("--profile-rate", type=int, default=1000, help="offered rate of the profiled runs (0: skip)")
+    parser.add_argument("--profile-seconds", type=float, default=15)
     parser.add_argument("--no-json", dest="json", action="store_false", help="do not write bench/results/latest.json and pages.json")
     parser.add_argument("--no-pages", dest="pages", action="store_false", help="skip the page timings after the throughput part")
     parser.add_argument("--pages-only", action="store_true", help="only the page timings")

@@ -43,14 +43,18 @@ TELEGRAM_TOKEN = "123456:bench-token"
 class Install:
     """The configuration file, the environment and the fake Telegram API of one bench hub."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, probe: str = "") -> None:
+        """`probe`: a first response due that long after a Telegram message (bench/capacity.py
+        times its breach), chosen before the others."""
         self.tmp = tmp
+        self.probe = probe
         self.telegram = FakeBotApi(TELEGRAM_TOKEN)
 
     async def start(self) -> dict[str, Any]:
         """The extra environment of the hub (its TOML written, the fake API listening)."""
         await self.telegram.start()
-        (self.tmp / "hub.toml").write_text(CONFIG, encoding="utf-8")
+        probe = f'[[sla]]\nname = "probe"\nwhen = {{ channel = "telegram" }}\ncalendar = "24x7"\nfirst_response = "{self.probe}"\n' if self.probe else ""
+        (self.tmp / "hub.toml").write_text(probe + CONFIG, encoding="utf-8")
         return {
             **SMS_ENV,
             "HUB_CONFIG": str(self.tmp / "hub.toml"),

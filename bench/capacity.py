@@ -1,0 +1,154 @@
+"""What the hub holds, beyond the rates of bench/__main__.py: the highest rate it keeps up
+with for 30 s, one worker against two at saturation, 100,000 open conversations with their
+clocks (the worker's CPU while idle, its memory, a breach still on time), and a CPU profile
+of each process (hub/profiling.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import restart
+from bench.hubload import LiveSocket, api_request, hub_run
+from bench.install import Install
+from bench.procs import cpu_seconds, rss_mb
+from bench.stats import pct
+from hub import profiling
+from tests.support import Hub
+
+KEPT_UP = 0.95  # delivered per second of offered, to count as keeping up
+
+
+def kept_up(row: dict[str, Any]) -> bool:
+    h = row["hub"]
+    return bool(h["accepted"]) and h["lost"] == 0 and h["errors"] == 0 and h["msg_per_s"] >= KEPT_UP * row["rate"]
+
+
+def highest_kept(rows: list[dict[str, Any]]) -> int | None:
+    return max((r["rate"] for r in rows if kept_up(r)), default=None)
+
+
+def spawn_worker(hub: Hub, name: str) -> subprocess.Popen[bytes]:
+    log = open(hub.tmp / f"{name}.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=hub.env, stdout=log, stderr=subprocess.STDOUT, cwd=hub.tmp)
+    hub.procs[name] = proc
+    return proc
+
+
+async def two_workers(hub: Hub, key: str, live: LiveSocket, rate: int, seconds: float, drain: float, one: dict[str, Any]) -> dict[str, Any]:
+    """`rate` again once a second worker shares the partitions (`one`: the same rate on one)."""
+    spawn_worker(hub, "worker2")
+    await asyncio.sleep(20)  # a join and a rebalance: ~5-13 s with the worker's timeouts
+    await live.settle()
+    h = await hub_run(hub.url, api_request(key), live, rate, seconds, drain=drain)
+    h.pop("missing_tokens")
+    return {"rate": rate, "one_worker": one, "two_workers": h, "speedup": h["msg_per_s"] / one["msg_per_s"] if one.get("msg_per_s") else math.nan}
+
+
+async def open_conversations(count: int, database: str, concurrency: int = 32, probe_after: float = 20.0) -> dict[str, Any]:
+    """`count` conversations left open (each with its first-response and resolution clocks),
+    then the worker idle for 20 s, then a Telegram message on a `probe_after` clock."""
+    tmp = Path(tempfile.mkdtemp(prefix="hub-open-"))
+    install = Install(tmp, probe=f"{probe_after:g}s")
+    hub = Hub(tmp, database, extra_env=await install.start())
+    out: dict[str, Any] = {"conversations": count, "temp_dir": str(tmp)}
+    try:
+        await hub.start()
+        key = (await asyncio.to_thread(hub.cli, "apikeys", "add", "bench")).stdout.splitlines()[0].strip()
+        run = uuid.uuid4().hex[:8]
+        answered: list[float] = []
+        sem = asyncio.Semaphore(concurrency)
+        t0 = time.perf_counter()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+
+            async def send(i: int) -> None:
+                body = {"id": f"open-{run}-{i}", "from": f"open-{run}-{i}", "text": f"where is order {i}? open:{run}"}
+                async with sem:
+                    t = time.perf_counter()
+                    try:
+                        async with http.post(f"{hub.url}/api/v1/inbound", json=body, headers={"X-Api-Key": key}) as r:
+                            await r.read()
+                            if r.status == 202:
+                                answered.append((time.perf_counter() - t) * 1000)
+                    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                        pass
+
+            await asyncio.gather(*(send(i) for i in range(count)))
+        out["fill"] = {"accepted": len(answered), "post_p99_ms": pct(answered, 99), "send_s": time.perf_counter() - t0}
+        out["fill"]["in_read_model"] = await restart.until_projected(hub, f"%open:{run}", len(answered))  # type: ignore[arg-type]
+        out["fill"]["projected_s"] = time.perf_counter() - t0
+        await asyncio.sleep(5)
+        worker = hub.procs["worker"].pid
+        before, t = cpu_seconds(worker), time.perf_counter()
+        await asyncio.sleep(20)
+        out["idle_worker_cpu_pct"] = 100 * (cpu_seconds(worker) - before) / (time.perf_counter() - t)
+        out["worker_rss_mb"], out["worker_peak_rss_mb"] = rss_mb(worker), rss_mb(worker, "VmHWM")
+        # the probe: a Telegram message whose first response falls due `probe_after` later
+        install.telegram.queue_update(probe_update())
+        await asyncio.sleep(probe_after + 10)
+        out["probe"] = breach_logged(hub.tmp / "worker.log", "probe")
+    finally:
+        hub.stop()
+        await install.stop()
+    return out
+
+
+def probe_update() -> dict[str, Any]:
+    chat = 700_000_000 + int(time.time()) % 1_000_000
+    user = {"id": chat, "is_bot": False, "first_name": "Probe"}
+    return {"message": {"message_id": 1, "date": int(time.time()), "chat": {"id": chat, "type": "private", "first_name": "Probe"},
+                        "from": user, "text": "hello, is anybody there?"}}
+
+
+def breach_logged(log: Path, policy: str) -> dict[str, Any]:
+    """The worker's "sla breached" line of `policy`: how late after its deadline it fired."""
+    for line in log.read_text(errors="replace").splitlines():
+        if '"sla breached"' in line and f'"policy": "{policy}"' in line:
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            return {"fired_s_after_due": -float(data.get("seconds_to_due", math.nan)), "due_at": data.get("due_at"), "clock": data.get("clock")}
+    return {"fired_s_after_due": None, "note": "no breach logged"}
+
+
+async def profile(rate: int, seconds: float, database: str, archive: bool) -> dict[str, Any]:
+    """Every process of a hub at `rate`, under yappi; the top of each profile."""
+    tmp = Path(tempfile.mkdtemp(prefix="hub-profile-"))
+    install = Install(tmp)
+    out_dir = tmp / "profile"
+    hub = Hub(tmp, database, extra_env={**await install.start(), "HUB_PROFILE_DIR": str(out_dir), "HUB_ARCHIVE": "1" if archive else "0"})
+    result: dict[str, Any] = {"rate": rate, "seconds": seconds, "archive": archive, "dir": str(out_dir)}
+    try:
+        await hub.start()
+        key = (await asyncio.to_thread(hub.cli, "apikeys", "add", "bench")).stdout.splitlines()[0].strip()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+            token = (await hub.login(http))["Authorization"].split()[1]
+        live = LiveSocket(hub.url, token)
+        await live.start()
+        try:
+            await hub_run(hub.url, api_request(key), live, 50, 2, drain=15)  # warm-up, as the rates have
+            await live.settle()
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / profiling.ON).touch()  # the samplers count from here
+            h = await hub_run(hub.url, api_request(key), live, rate, seconds, drain=15)
+            (out_dir / profiling.ON).unlink()
+            h.pop("missing_tokens")
+            result["hub"] = h
+        finally:
+            await live.stop()
+    finally:
+        hub.stop()
+        await install.stop()
+    result["top"] = {p.name: p.read_text().splitlines()[:14] for p in sorted(out_dir.glob("*.txt"))}
+    return result

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # The tests read this; the machine's PostgreSQL (trust auth) by default.
 export HUB_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: .venv install system-deps services lint test-fast test run bench clean
+.PHONY: .venv install system-deps services lint test-fast test run bench chaos clean
 # apt-get in system-deps and in services must never run at the same time (dpkg lock).
 .NOTPARALLEL:
 
@@ -57,6 +57,10 @@ BENCH_PAGES_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/pageben
 
 bench: .venv
 	BENCH_PAGES_POSTGRES_URL='$(BENCH_PAGES_POSTGRES_URL)' $(PY) -m bench $(BENCH_ARGS)
+
+# 100,000 messages with a worker SIGKILLed every 30-60 s; counts what was lost (not in make test)
+chaos: .venv
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
 
 # var/ and caches; keeps .venv, bench/results and tests/artifacts.
 clean:

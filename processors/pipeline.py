@@ -6,8 +6,8 @@ from this table and nothing else; docs/design.md's data-flow picture is checked 
 Kinds:
 - `agent`: run by a Faust agent (concurrency 1, see docs/design.md on faust #606), its
   state in a Faust table. Agents of one `group` share one Faust agent over the union of
-  their `reads` (all keyed by contact): each record is fetched and decoded once and handed,
-  in batches, to every member that handles its type (processors/agents.py).
+  their `reads` (all keyed by contact): each record is fetched and decoded once and handed
+  to every member that handles its type (processors/agents.py).
 - `consumer`: an aiokafka consumer group of its own, beside faust, its state in the
   database. The projector (on its own thread) writes its offsets in the same transaction as
   its rows (exactly once into the read model); dispatch and the notifier share the

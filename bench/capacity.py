@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from bench import restart
 from bench.hubload import LiveSocket, api_request, hub_run
 from bench.install import Install
 from bench.procs import cpu_seconds, rss_mb
-from bench.stats import pct
 from hub import profiling
 from tests.support import Hub
 
@@ -65,28 +63,7 @@ async def open_conversations(count: int, database: str, concurrency: int = 32, p
     try:
         await hub.start()
         key = (await asyncio.to_thread(hub.cli, "apikeys", "add", "bench")).stdout.splitlines()[0].strip()
-        run = uuid.uuid4().hex[:8]
-        answered: list[float] = []
-        sem = asyncio.Semaphore(concurrency)
-        t0 = time.perf_counter()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
-
-            async def send(i: int) -> None:
-                body = {"id": f"open-{run}-{i}", "from": f"open-{run}-{i}", "text": f"where is order {i}? open:{run}"}
-                async with sem:
-                    t = time.perf_counter()
-                    try:
-                        async with http.post(f"{hub.url}/api/v1/inbound", json=body, headers={"X-Api-Key": key}) as r:
-                            await r.read()
-                            if r.status == 202:
-                                answered.append((time.perf_counter() - t) * 1000)
-                    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-                        pass
-
-            await asyncio.gather(*(send(i) for i in range(count)))
-        out["fill"] = {"accepted": len(answered), "post_p99_ms": pct(answered, 99), "send_s": time.perf_counter() - t0}
-        out["fill"]["in_read_model"] = await restart.until_projected(hub, f"%open:{run}", len(answered))  # type: ignore[arg-type]
-        out["fill"]["projected_s"] = time.perf_counter() - t0
+        out["fill"] = await restart.fill(hub, key, count, concurrency, senders=count, tag="open")  # a sender each: one open conversation each
         await asyncio.sleep(5)
         worker = hub.procs["worker"].pid
         before, t = cpu_seconds(worker), time.perf_counter()

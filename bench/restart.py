@@ -29,9 +29,10 @@ from tests.support.run import RunningHub
 SENDERS = 1000
 
 
-async def fill(hub: RunningHub, key: str, messages: int, concurrency: int) -> dict[str, Any]:
-    """N messages, `concurrency` in flight at a time (as fast as the hub takes them: an open
-    loop beyond its rate only measures timeouts); returns once the read model has them all."""
+async def fill(hub: Any, key: str, messages: int, concurrency: int, senders: int = SENDERS, tag: str = "restart") -> dict[str, Any]:
+    """N messages from `senders` senders, `concurrency` in flight at a time (as fast as the
+    hub takes them: an open loop beyond its rate only measures timeouts); returns once the
+    read model has them all. `hub`: a started tests.support Hub or RunningHub."""
     run = uuid.uuid4().hex[:8]
     answered: list[float] = []
     errors = 0
@@ -40,7 +41,7 @@ async def fill(hub: RunningHub, key: str, messages: int, concurrency: int) -> di
 
         async def send(i: int) -> None:
             nonlocal errors
-            body = {"id": f"restart-{run}-{i}", "from": f"restart-user-{i % SENDERS}", "text": f"order {i} where is it? restart:{run}"}
+            body = {"id": f"{tag}-{run}-{i}", "from": f"{tag}-user-{i % senders}", "text": f"order {i} where is it? {tag}:{run}"}
             async with sem:
                 t0 = time.perf_counter()
                 try:
@@ -56,12 +57,12 @@ async def fill(hub: RunningHub, key: str, messages: int, concurrency: int) -> di
         t0 = time.perf_counter()
         await asyncio.gather(*(send(i) for i in range(messages)))
         sent_s = time.perf_counter() - t0
-    projected = await until_projected(hub, f"%restart:{run}", len(answered))
+    projected = await until_projected(hub, f"%{tag}:{run}", len(answered))
     return {"accepted": len(answered), "errors": errors, "post_p99_ms": pct(answered, 99), "send_s": sent_s,
             "accepted_per_s": len(answered) / sent_s if sent_s else 0.0, "projected_s": time.perf_counter() - t0, "in_read_model": projected}
 
 
-async def until_projected(hub: RunningHub, pattern: str, expected: int, timeout: float = 900) -> int:
+async def until_projected(hub: Any, pattern: str, expected: int, timeout: float = 900) -> int:
     engine = store_db.make_engine(hub.db_url)
     deadline = time.monotonic() + timeout
     try:

@@ -10,8 +10,10 @@ start, and after faust rebalanced or recovered the table (`invalidate`)."""
 from __future__ import annotations
 
 import heapq
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping
+
+from processors.base import DELETED
 
 #: state -> when it is next due (None: nothing to fire)
 NextDue = Callable[[Any], "datetime | None"]
@@ -94,3 +96,32 @@ class DueIndex:
     def retry(self, contact_id: str, conversation_id: str, at: datetime) -> None:
         """Look at the entry again at `at` (what was published for it is not read back yet)."""
         self.set(contact_id, conversation_id, at)
+
+
+class DueTimers:
+    """What the SLA and escalation handlers share: their `index` follows the changes the
+    record loop applies, is built again after the table moved, and a tick reads only the
+    states it names."""
+
+    index: DueIndex
+    table: Any
+    AWAITING_READ_BACK = timedelta(seconds=0.25)  # the timer's period: a later deadline of the same conversation is not delayed
+
+    def table_moved(self) -> None:
+        self.index.invalidate()
+
+    def applied(self, changes: dict[str, Any]) -> None:
+        for contact_id, convs in changes.items():
+            self.index.changed(contact_id, None if convs is DELETED else convs)
+
+    def due_states(self, now: datetime) -> Iterator[tuple[str, str, Any]]:
+        """(contact, conversation, state) of what is due at `now`; each is looked at again
+        a tick later until what the caller published for it is read back."""
+        if not self.index.whole:
+            self.index.rebuild(self.table)
+        for contact_id, conversation_id in list(self.index.due(now)):
+            state = (self.table.get(contact_id) or {}).get(conversation_id)
+            if state is None:
+                continue
+            yield contact_id, conversation_id, state
+            self.index.retry(contact_id, conversation_id, now + self.AWAITING_READ_BACK)

@@ -11,22 +11,21 @@ after a crash the same derived id may be published again, and every consumer ded
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from hub import events as ev
 from hub import topics
 from hub.config import Settings
 from hub.domain import escalation as esc
-from processors.base import DELETED, Handler, Outcome, Staged
-from processors.due import DueIndex
+from processors.base import Handler, Outcome, Staged
+from processors.due import DueIndex, DueTimers
 from processors.state_codec import StateCodec
 
 log = logging.getLogger("hub.escalation")
-AWAITING_READ_BACK = timedelta(seconds=0.25)  # the timer's period
 
 
-class EscalationHandler(Handler):
+class EscalationHandler(DueTimers, Handler):
     """Table: contact id -> {conversation id: ladder state}, on the contact's partition."""
 
     name = "escalation"
@@ -41,13 +40,6 @@ class EscalationHandler(Handler):
         self.published: set[str] = getattr(self, "published", set())
         ladders = self.ladders
         self.index = DueIndex(lambda state: esc.next_due(state, ladders))  # new ladders: built again at the next tick
-
-    def table_moved(self) -> None:
-        self.index.invalidate()
-
-    def applied(self, changes: dict[str, Any]) -> None:
-        for contact_id, convs in changes.items():
-            self.index.changed(contact_id, None if convs is DELETED else convs)
 
     async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
         if not isinstance(event, ev.ConversationEvent):
@@ -64,16 +56,10 @@ class EscalationHandler(Handler):
         out = Outcome()
         if not self.ladders or self.timers_held:
             return out
-        if not self.index.whole:
-            self.index.rebuild(self.table)
-        for contact_id, conversation_id in list(self.index.due(now)):
-            state = (self.table.get(contact_id) or {}).get(conversation_id)
-            if state is None:
-                continue
+        for contact_id, conversation_id, state in self.due_states(now):
             for escalated in esc.due(state, conversation_id, now, self.ladders):
                 if escalated.id in self.published:
                     continue
                 self.published.add(escalated.id)
                 out.emit(topics.CONVERSATIONS, contact_id, escalated)
-            self.index.retry(contact_id, conversation_id, now + AWAITING_READ_BACK)
         return out

@@ -16,19 +16,18 @@ matches (id derived from the message), none once the conversation is one."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from hub import events as ev
 from hub import topics
 from hub.config import Settings
 from hub.domain import complaints, sla
-from processors.base import DELETED, Handler, Outcome, Staged
-from processors.due import DueIndex
+from processors.base import Handler, Outcome, Staged
+from processors.due import DueIndex, DueTimers
 from processors.state_codec import StateCodec
 
 log = logging.getLogger("hub.sla")
-AWAITING_READ_BACK = timedelta(seconds=0.25)  # the timer's period: a later clock of the same conversation is not delayed
 
 
 def view(state: Any) -> dict[str, Any]:
@@ -36,7 +35,7 @@ def view(state: Any) -> dict[str, Any]:
     return sla.view(state) if state else {"policy": None, **{name: None for name in sla.CLOCKS}}
 
 
-class SlaHandler(Handler):
+class SlaHandler(DueTimers, Handler):
     """Table: contact id -> {conversation id: clock state}, on the contact's partition."""
 
     name = "sla"
@@ -52,13 +51,6 @@ class SlaHandler(Handler):
         self.detector = complaints.Detector(settings.complaint_terms or complaints.DEFAULT_TERMS)
         self.published: set[str] = getattr(self, "published", set())
         self.index = DueIndex(sla.next_due)  # new policies may move every deadline: built again at the next tick
-
-    def table_moved(self) -> None:
-        self.index.invalidate()
-
-    def applied(self, changes: dict[str, Any]) -> None:
-        for contact_id, convs in changes.items():
-            self.index.changed(contact_id, None if convs is DELETED else convs)
 
     async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
         if not isinstance(event, ev.ConversationEvent):
@@ -88,12 +80,7 @@ class SlaHandler(Handler):
         out = Outcome()
         if not self.policies or self.timers_held:
             return out
-        if not self.index.whole:
-            self.index.rebuild(self.table)
-        for contact_id, conversation_id in list(self.index.due(now)):
-            state = (self.table.get(contact_id) or {}).get(conversation_id)
-            if state is None:
-                continue
+        for contact_id, conversation_id, state in self.due_states(now):
             for happened in sla.due(state, now):
                 if happened.id in self.published:
                     continue
@@ -103,6 +90,4 @@ class SlaHandler(Handler):
                          extra={"conversation_id": conversation_id, "contact_id": contact_id, "clock": happened.clock,
                                 "policy": happened.policy, "due_at": happened.due_at.isoformat(),
                                 "seconds_to_due": round((happened.due_at - now).total_seconds(), 3)})
-            # until what was published is read back (and moves the clock on), look again next tick
-            self.index.retry(contact_id, conversation_id, now + AWAITING_READ_BACK)
         return out

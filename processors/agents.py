@@ -128,7 +128,7 @@ async def _handled(member: Member, items: list[tuple[Any, ev.Event]]) -> list[Pu
         outcome = await member.handler.handle([e for _, e in items])
     except Exception:  # noqa: BLE001 - see module docstring
         if len(items) == 1:
-            letter = _failed(member, *items[0])
+            letter = _failed(member, items[0][0])
             return [letter] if letter else []
         return await _one_by_one(member, items)
     await _apply(member, outcome)
@@ -144,7 +144,7 @@ async def _one_by_one(member: Member, items: list[tuple[Any, ev.Event]]) -> list
         try:
             outcome = await member.handler.handle([event])
         except Exception:  # noqa: BLE001
-            letter = _failed(member, message, event)
+            letter = _failed(member, message)
             out.extend([letter] if letter else [])
             continue
         await _apply(member, outcome)
@@ -161,7 +161,7 @@ async def _apply(member: Member, outcome: Outcome) -> None:
     member.handler.applied(outcome.changes)
 
 
-def _failed(member: Member, message: Any, event: ev.Event | None = None) -> Publication | None:
+def _failed(member: Member, message: Any) -> Publication | None:
     """The dead letter for the record `member` failed on (called inside its except)."""
     if topics.DEADLETTER in member.spec.reads:  # a dead letter that fails is logged, never looped
         log.exception("could not record dead letter")

@@ -370,7 +370,8 @@ def _serve_broker(args: argparse.Namespace) -> int:
 
 
 def _run_all(settings: config.Settings) -> int:
-    """Broker (if embedded), worker and web as child processes; a signal stops them all."""
+    """Broker (if embedded), worker and web as child processes; a role that ends is started
+    again (hub/supervise.py); a signal stops them all."""
     from hub.broker import EmbeddedBroker
     from hub.bus import ensure_topics
 
@@ -396,14 +397,22 @@ def _run_all(settings: config.Settings) -> int:
             broker.stop()
         return 1
     password = asyncio.run(_ensure_admin(settings))
-    children = {
-        role: subprocess.Popen([sys.executable, "-m", "hub.cli", role], env=env)
-        for role in ("worker", "web")
-    }
-    # what a supervisor (or a test of SIGKILL) needs to stop every process of this run
-    pids = {"run": os.getpid(), **({"broker": broker.process.pid} if broker and broker.process else {}),
-            **{role: proc.pid for role, proc in children.items()}}
-    (settings.var_dir / "run.pids").write_text(json.dumps(pids))
+    from hub.supervise import Backoff
+
+    def start(role: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "hub.cli", role], env=env)
+
+    def write_pids() -> None:
+        # what a supervisor (or a test of SIGKILL) needs to stop every process of this run
+        pids = {"run": os.getpid(), **({"broker": broker.process.pid} if broker and broker.process else {}),
+                **{role: proc.pid for role, proc in children.items()}}
+        (settings.var_dir / "run.pids").write_text(json.dumps(pids))
+
+    children = {role: start(role) for role in ("worker", "web")}
+    started_at = {role: time.monotonic() for role in children}
+    backoff = {role: Backoff() for role in children}
+    restart_at: dict[str, float] = {}
+    write_pids()
     print(f"agent UI:   {settings.base_url}/", flush=True)
     print(f"demo chat:  {settings.base_url}/chat", flush=True)
     if password:
@@ -421,13 +430,19 @@ def _run_all(settings: config.Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    code = 0
     try:
         while not stopping:
+            now = time.monotonic()
             for role, proc in children.items():
-                if proc.poll() is not None:
-                    print(f"{role} exited with {proc.returncode}; stopping", file=sys.stderr, flush=True)
-                    code, stopping = 1, True
+                if role in restart_at:
+                    if now >= restart_at[role]:
+                        del restart_at[role]
+                        children[role], started_at[role] = start(role), now
+                        write_pids()
+                elif proc.poll() is not None:
+                    wait = backoff[role].after_exit(now - started_at[role])
+                    restart_at[role] = now + wait
+                    print(f"{role} exited with {proc.returncode}; starting it again in {wait:.0f} s", file=sys.stderr, flush=True)
             time.sleep(0.2)
     finally:
         for proc in children.values():
@@ -441,7 +456,7 @@ def _run_all(settings: config.Settings) -> int:
                 proc.kill()
         if broker:
             broker.stop()
-    return code
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -52,6 +52,7 @@ class Settings:
     app_id: str = "contacthub"
     archive: bool = True  # keep the log in the database and refill an empty one (docs/design.md)
     fetch_max_wait_ms: int = 10
+    stall_seconds: float = 30.0  # records waiting on a partition nothing reads: the worker acts (processors/stall.py); 0 = off
     max_chat_text: int = 4096
     max_body_bytes: int = 1024 * 1024
     queues: tuple[QueueConfig, ...] = (QueueConfig("support"),)
@@ -155,6 +156,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         fetch_wait = int(env.get("HUB_FETCH_MAX_WAIT_MS", "10"))
         media_max = int(env.get("HUB_MEDIA_MAX_BYTES", str(5 * 1024 * 1024)))
         email_max = int(env.get("HUB_EMAIL_MAX_BYTES", str(10 * 1024 * 1024)))
+        stall_seconds = float(env.get("HUB_STALL_SECONDS", "30"))
     except ValueError as exc:
         raise ConfigError(f"a numeric setting is not a number: {exc}") from exc
     # imported here: these modules use ConfigError and parse_duration from this one
@@ -177,6 +179,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         app_id=env.get("HUB_APP_ID", "contacthub"),
         archive=_switch("HUB_ARCHIVE", env.get("HUB_ARCHIVE", "on")),
         fetch_max_wait_ms=fetch_wait,
+        stall_seconds=stall_seconds,
         queues=_queues(raw),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),

@@ -160,14 +160,23 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
             handler.held = True
         worker.catchup.on_done.append(release_timers)
 
-    heartbeat = Heartbeat(worker.worker_id, db, holding, lambda: worker.log_id, lambda: worker.catchup.done)
+    heartbeat_row = Heartbeat(worker.worker_id, db, holding, lambda: worker.log_id, lambda: worker.catchup.done)
 
-    async def heartbeat_tick() -> None:
-        await heartbeat.beat()
+    from processors.stall import FaustStallGuard, LogEnds
 
-    heartbeat_tick.__name__ = heartbeat_tick.__qualname__ = "heartbeat"
-    for timer in WORKER_TIMERS:  # one: the heartbeat
-        app.timer(timer.every, name=f"hub.{timer.name}")(heartbeat_tick)
+    log_ends = LogEnds(settings.kafka_bootstrap)
+    guard = FaustStallGuard(app, settings.stall_seconds, log_ends)
+
+    async def heartbeat() -> None:
+        await heartbeat_row.beat()
+
+    async def stall_watch() -> None:
+        if settings.stall_seconds > 0:
+            await guard.check()
+
+    bodies = {"heartbeat": heartbeat, "stall_watch": stall_watch}
+    for timer in WORKER_TIMERS:
+        app.timer(timer.every, name=f"hub.{timer.name}")(bodies[timer.name])
 
     running: list[asyncio.Future[None]] = []
 
@@ -187,6 +196,7 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await bus.stop()
+        await log_ends.close()
 
     return worker
 

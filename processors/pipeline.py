@@ -182,7 +182,10 @@ PIPELINE: tuple[Processor, ...] = (
 )
 
 #: What the worker does besides its processors.
-WORKER_TIMERS: tuple[Timer, ...] = (Timer("heartbeat", 0.5, "a row per worker: /readyz knows it holds its partitions"),)
+WORKER_TIMERS: tuple[Timer, ...] = (
+    Timer("heartbeat", 0.5, "a row per worker: /readyz knows it holds its partitions"),
+    Timer("stall_watch", 5.0, "records waiting that faust stopped reading: resumed, else the worker ends (processors/stall.py)"),
+)
 
 EDGES: tuple[Edge, ...] = (
     Edge("channels", reads=(), publishes=(topics.INBOUND, topics.CONVERSATIONS),

@@ -75,3 +75,31 @@ def test_run_starts_ready_prints_login_and_stops_everything(tmp_path: Path) -> N
         assert (tmp_path / "var" / "admin-password").read_text().strip() == password
     finally:
         stop(proc)
+
+
+def test_run_starts_a_role_again_that_ended_instead_of_stopping(tmp_path: Path) -> None:
+    """A worker that ends (a crash, or its stall watch ending it: processors/stall.py) is
+    started again; the new one takes the partitions and says it is ready."""
+    import json
+    import sqlite3
+
+    port = free_port()
+    proc, _ = start(tmp_path, port)
+    try:
+        pids = json.loads((tmp_path / "var" / "run.pids").read_text())
+        os.kill(pids["worker"], signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        ready_again = False
+        while time.monotonic() < deadline and not ready_again:
+            time.sleep(0.5)
+            assert proc.poll() is None, "contacthub run stopped when its worker ended"
+            now = json.loads((tmp_path / "var" / "run.pids").read_text())
+            if now["worker"] == pids["worker"]:
+                continue
+            with sqlite3.connect(tmp_path / "var" / "hub.db") as db:
+                rows = db.execute("SELECT ready FROM workers WHERE id LIKE ?", (f"%-{now['worker']}",)).fetchall()
+            ready_again = rows == [(1,)]
+        assert ready_again, "no new worker became ready within 90 s"
+        assert now["web"] == pids["web"] and now["broker"] == pids["broker"]  # only the role that ended
+    finally:
+        stop(proc)

@@ -65,7 +65,7 @@ def test_build_app_registers_a_faust_agent_per_agent_group_its_tables_and_timers
             assert type(worker.handlers[p.name]) is p.handler_class()
             assert worker.handlers[p.name].table is worker.tables.get(p.name, worker.handlers[p.name].table)
     registered = {getattr(task, "__name__", "") for task in worker.app._app_tasks}  # noqa: SLF001 - faust keeps timers there
-    wanted = {f"{p.name}_{t.name}" for p in pipeline.PIPELINE for t in p.timers} | {"heartbeat"}
+    wanted = {f"{p.name}_{t.name}" for p in pipeline.PIPELINE for t in p.timers} | {t.name for t in pipeline.WORKER_TIMERS}
     assert wanted <= registered
 
 

@@ -42,6 +42,7 @@ class Figures:
     replies_unsent: int = 0
     marked_repeated: int = 0
     kills: int = 0
+    restarts: int = 0  # the worker ended on its own (its stall watch) and was started again, as `contacthub run` does
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -59,7 +60,7 @@ class Figures:
         return self.conversations - self.senders
 
     def line(self) -> str:
-        return (f"{self.messages} messages ({self.accepted} accepted) from {self.senders} senders, {self.kills} worker kills in {self.seconds:.0f} s: "
+        return (f"{self.messages} messages ({self.accepted} accepted) from {self.senders} senders, {self.kills} worker kills ({self.restarts} ended on their own) in {self.seconds:.0f} s: "
                 f"lost {self.lost}, duplicated {self.duplicated}, split {self.split} (conversations {self.conversations}); "
                 f"replies {self.replies_accepted} accepted, {self.replies_sent} sent, {self.replies_sent_twice} sent twice "
                 f"({self.marked_repeated} marked repeated), {self.replies_unsent} not sent")
@@ -84,6 +85,7 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
     started = time.monotonic()
     marks = [messages * (k + 1) // (kills + 1) for k in range(kills)]
     kill_now = asyncio.Event()
+    killing = asyncio.Lock()
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         async with http.post(f"{hub.url}/api/v1/login", json={"username": "alice", "password": "alice-pw"}) as r:
@@ -139,11 +141,22 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
                         waiting.cancel()
                         return
                     kill_now.clear()
-                hub.kill("worker")
-                figures.kills += 1
-                await asyncio.sleep(1.0)
-                hub.spawn("worker")
-                await hub.wait_ready(timeout=120)  # the next kill hits a worker that holds its partitions
+                async with killing:
+                    hub.kill("worker")
+                    figures.kills += 1
+                    await asyncio.sleep(1.0)
+                    hub.spawn("worker")
+                    await hub.wait_ready(timeout=120)  # the next kill hits a worker that holds its partitions
+
+        async def supervise() -> None:
+            # what `contacthub run` does for a worker that ended itself (processors/stall.py)
+            while True:  # until cancelled, once everything is counted
+                await asyncio.sleep(0.5)
+                async with killing:
+                    proc = hub.procs.get("worker")
+                    if proc is not None and proc.poll() is not None:
+                        figures.restarts += 1
+                        hub.spawn("worker")
 
         async def sending() -> None:
             await asyncio.gather(*(send(i) for i in range(messages)))
@@ -155,6 +168,7 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
             done.set()
 
         helpers = [asyncio.ensure_future(reply_meanwhile()), asyncio.ensure_future(killer())]
+        supervisor = asyncio.ensure_future(supervise())
         await sending()
         await asyncio.gather(*helpers)
 
@@ -189,6 +203,7 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
             figures.distinct_stored = int(await s.scalar(select(func.count(func.distinct(Message.text))).where(Message.text.like(like))) or 0)
             figures.conversations = int(await s.scalar(select(func.count()).select_from(Conversation).where(Conversation.channel == "sms")) or 0)
     finally:
+        supervisor.cancel()
         await engine.dispose()
     counts = sent()
     figures.replies_sent = sum(1 for t in replies if counts[t] >= 1)

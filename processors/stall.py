@@ -4,7 +4,7 @@ faust-streaming's consumer can stop fetching a partition, or its agent stop read
 after a rebalance or a coordinator's death, and stay so with no error (faust-streaming
 issues #175 and #523; seen once here: a worker started again after a SIGKILL left 160 of
 5,000 messages unthreaded). The watch notices such a partition from faust's committed
-offset and the log's end, says so, resumes what faust left paused, and when that does not
+and read offsets and the log's end, says so, resumes what faust left paused, and when that does not
 help ends the process so that its supervisor (`contacthub run`, systemd, Kubernetes)
 starts a fresh one. Every record is still in the log and every handler takes a record it
 already took as a no-op (docs/design.md), so ending loses nothing."""
@@ -26,10 +26,18 @@ EXIT_CODE = 70  # EX_SOFTWARE: the supervisor starts the worker again
 @dataclass(frozen=True)
 class Reading:
     """One partition at one moment: what the worker committed (the next offset it would
-    read again after a restart, None before its first commit) and where the log ends."""
+    read again after a restart, None before its first commit), the last offset it read
+    (handed to its agents) and where the log ends."""
 
     committed: int | None
     end: int
+    read: int | None = None
+
+    @property
+    def progress(self) -> tuple[int | None, int | None]:
+        """What moves while a partition is read: an overloaded worker can go a long while
+        without a commit on a partition (one slow agent holds its acks) while reading it."""
+        return (self.committed, self.read)
 
     @property
     def waiting(self) -> int:
@@ -42,7 +50,7 @@ class StallWatch:
 
     def __init__(self, after: float) -> None:
         self.after = after
-        self.marks: dict[Hashable, tuple[int | None, float]] = {}  # partition -> (committed, since when)
+        self.marks: dict[Hashable, tuple[tuple[int | None, int | None], float]] = {}  # partition -> (progress, since when)
 
     def observe(self, readings: Mapping[Hashable, Reading], now: float, settling: bool) -> list[Hashable]:
         """The stalled partitions among `readings`. While `settling` (rebalancing, tables
@@ -50,12 +58,12 @@ class StallWatch:
         if settling:
             self.marks.clear()
             return []
-        marks: dict[Hashable, tuple[int | None, float]] = {}
+        marks: dict[Hashable, tuple[tuple[int | None, int | None], float]] = {}
         stalled: list[Hashable] = []
         for tp, reading in readings.items():
             before = self.marks.get(tp)
-            if reading.waiting <= 0 or before is None or before[0] != reading.committed:
-                marks[tp] = (reading.committed, now)
+            if reading.waiting <= 0 or before is None or before[0] != reading.progress:
+                marks[tp] = (reading.progress, now)
                 continue
             marks[tp] = before
             if now - before[1] >= self.after:
@@ -107,7 +115,7 @@ class FaustStallGuard:
         self.watch = StallWatch(after)
         self.clock = clock
         self.end_process = end_process
-        self.resumed: dict[Hashable, int | None] = {}  # partition -> its committed offset when resumed
+        self.resumed: dict[Hashable, tuple[int | None, int | None]] = {}  # partition -> its progress when resumed
 
     def settling(self) -> bool:
         return bool(self.app.rebalancing or getattr(self.app, "in_recovery", False))
@@ -118,7 +126,7 @@ class FaustStallGuard:
         if not partitions:
             return {}
         ends = await self.ends(partitions)
-        return {tp: Reading(consumer._committed_offset.get(tp), ends[(tp.topic, tp.partition)])
+        return {tp: Reading(consumer._committed_offset.get(tp), ends[(tp.topic, tp.partition)], consumer._read_offset.get(tp))
                 for tp in partitions if (tp.topic, tp.partition) in ends}
 
     async def check(self) -> list[Hashable]:
@@ -134,7 +142,7 @@ class FaustStallGuard:
             self.resumed.clear()
         stalled = self.watch.observe(readings, now, settling or self.settling())
         for tp, reading in readings.items():  # a resumed partition that moved is forgiven
-            if tp in self.resumed and (reading.waiting <= 0 or reading.committed != self.resumed[tp]):
+            if tp in self.resumed and (reading.waiting <= 0 or reading.progress != self.resumed[tp]):
                 del self.resumed[tp]
         if not stalled:
             return []
@@ -156,6 +164,6 @@ class FaustStallGuard:
         log.warning("consumer stalled: records waiting, nothing read; resuming", extra=detail)
         consumer.resume_partitions(stalled)
         consumer.resume_flow()
-        self.resumed.update({tp: readings[tp].committed for tp in stalled})
+        self.resumed.update({tp: readings[tp].progress for tp in stalled})
         self.watch.forgive(stalled, now)
         return stalled

@@ -36,6 +36,15 @@ def test_progress_or_an_empty_partition_starts_the_clock_again() -> None:
     assert watch.observe({B: Reading(None, 0)}, now=100, settling=False) == []  # nothing to read is no stall
 
 
+def test_a_partition_read_without_a_commit_is_not_stalled() -> None:
+    # An overloaded worker reads on while one slow agent holds a partition's acks back.
+    watch = StallWatch(after=30)
+    watch.observe({A: Reading(10, 900, read=100)}, now=0, settling=False)
+    assert watch.observe({A: Reading(10, 950, read=400)}, now=30, settling=False) == []
+    assert watch.observe({A: Reading(10, 950, read=800)}, now=60, settling=False) == []
+    assert watch.observe({A: Reading(10, 950, read=800)}, now=90, settling=False) == [A]
+
+
 def test_a_partition_never_committed_with_records_waiting_counts_from_the_start() -> None:
     watch = StallWatch(after=30)
     watch.observe({A: Reading(None, 3)}, now=0, settling=False)
@@ -63,6 +72,7 @@ class FakeConsumer:
 
     def __init__(self, committed: dict[TP, int | None], ends: dict[TP, int]) -> None:
         self._committed_offset = dict(committed)
+        self._read_offset: dict[TP, int | None] = {}
         self.ends = dict(ends)
         self._paused_partitions: set[TP] = set()
         self.suspend_flow = FakeFlow()
@@ -147,6 +157,16 @@ async def test_a_resumed_partition_that_moves_is_forgiven(guarded: Any) -> None:
     clock.now = 71
     assert await guard.check() == [A]  # stuck again later: resumed again, not ended
     assert ended == [] and app.consumer.resumed == [[A], [A]]
+
+
+async def test_the_guard_reads_faust_s_read_offsets(guarded: Any) -> None:
+    app, clock, ended, guard = guarded
+    await guard.check()
+    for now, read in ((30, 11), (60, 12), (90, 14)):
+        clock.now = now
+        app.consumer._read_offset[A] = read  # fetched and handed to the agents, not yet committed
+        assert await guard.check() == []
+    assert app.consumer.resumed == [] and not ended
 
 
 async def test_a_rebalance_is_not_a_stall(guarded: Any) -> None:

@@ -233,7 +233,8 @@ def print_open(o: dict[str, Any]) -> None:
     print(f"{o['conversations']} open conversations: {fill.get('accepted')} accepted in {fill.get('send_s', math.nan):.0f} s "
           f"(202 p99 {fill.get('post_p99_ms', math.nan):.0f} ms), {fill.get('in_read_model')} in the read model after {fill.get('projected_s', math.nan):.0f} s; "
           f"idle worker {o.get('idle_worker_cpu_pct', math.nan):.1f} % of a core, RSS {o.get('worker_rss_mb', math.nan):.0f} MB "
-          f"(peak {o.get('worker_peak_rss_mb', math.nan):.0f}); a breach fired {probe.get('fired_s_after_due')} s after its deadline", flush=True)
+          f"(peak {o.get('worker_peak_rss_mb', math.nan):.0f}); a breach fired {probe.get('fired_s_after_due')} s after its deadline; "
+          f"worker started again {o.get('worker_restarts_during_fill')} times during the fill, {o.get('worker_restarts')} in all", flush=True)
 
 
 def print_profile(p: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from bench.install import Install
 from bench.procs import cpu_seconds, rss_mb
 from hub import profiling
 from tests.support import Hub
+from tests.support.hub import Restarts
 
 KEPT_UP = 0.95  # delivered per second of offered, to count as keeping up
 
@@ -63,17 +64,22 @@ async def open_conversations(count: int, database: str, concurrency: int = 32, p
     try:
         await hub.start()
         key = (await asyncio.to_thread(hub.cli, "apikeys", "add", "bench")).stdout.splitlines()[0].strip()
-        out["fill"] = await restart.fill(hub, key, count, concurrency, senders=count, tag="open")  # a sender each: one open conversation each
-        await asyncio.sleep(5)
-        worker = hub.procs["worker"].pid
-        before, t = cpu_seconds(worker), time.perf_counter()
-        await asyncio.sleep(20)
-        out["idle_worker_cpu_pct"] = 100 * (cpu_seconds(worker) - before) / (time.perf_counter() - t)
-        out["worker_rss_mb"], out["worker_peak_rss_mb"] = rss_mb(worker), rss_mb(worker, "VmHWM")
-        # the probe: a Telegram message whose first response falls due `probe_after` later
-        install.telegram.queue_update(probe_update())
-        await asyncio.sleep(probe_after + 10)
-        out["probe"] = breach_logged(hub.tmp / "worker.log", "probe")
+        # A worker whose stall watch ends it is started again, as `contacthub run` does; the
+        # figures say how often, and the idle ones are taken from a worker that lived through them.
+        async with Restarts(hub) as restarts:
+            out["fill"] = await restart.fill(hub, key, count, concurrency, senders=count, tag="open")  # a sender each: one open conversation each
+            out["worker_restarts_during_fill"] = restarts.count
+            await asyncio.sleep(5)
+            worker = hub.procs["worker"].pid
+            before, t = cpu_seconds(worker), time.perf_counter()
+            await asyncio.sleep(20)
+            out["idle_worker_cpu_pct"] = 100 * (cpu_seconds(worker) - before) / (time.perf_counter() - t)
+            out["worker_rss_mb"], out["worker_peak_rss_mb"] = rss_mb(worker), rss_mb(worker, "VmHWM")
+            # the probe: a Telegram message whose first response falls due `probe_after` later
+            install.telegram.queue_update(probe_update())
+            await asyncio.sleep(probe_after + 10)
+            out["probe"] = breach_logged(hub.tmp / "worker.log", "probe")
+            out["worker_restarts"] = restarts.count
     finally:
         hub.stop()
         await install.stop()

@@ -22,7 +22,7 @@ from hub import topics
 from hub.store.db import make_engine, sessionmaker
 from hub.store.models import Conversation, Message
 from tests.channels.sms.fake_twilio import FakeTwilio
-from tests.support.hub import Hub
+from tests.support.hub import Hub, Restarts
 from tests.support.waiting import eventually
 
 SID, TOKEN, PUBLIC = "AC" + "c" * 32, "chaos-token", "https://chaos.example.com"
@@ -86,6 +86,7 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
     marks = [messages * (k + 1) // (kills + 1) for k in range(kills)]
     kill_now = asyncio.Event()
     killing = asyncio.Lock()
+    restarts = Restarts(hub, lock=killing).start()  # what `contacthub run` does for a worker that ended itself
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         async with http.post(f"{hub.url}/api/v1/login", json={"username": "alice", "password": "alice-pw"}) as r:
@@ -148,16 +149,6 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
                     hub.spawn("worker")
                     await hub.wait_ready(timeout=120)  # the next kill hits a worker that holds its partitions
 
-        async def supervise() -> None:
-            # what `contacthub run` does for a worker that ended itself (processors/stall.py)
-            while True:  # until cancelled, once everything is counted
-                await asyncio.sleep(0.5)
-                async with killing:
-                    proc = hub.procs.get("worker")
-                    if proc is not None and proc.poll() is not None:
-                        figures.restarts += 1
-                        hub.spawn("worker")
-
         async def sending() -> None:
             await asyncio.gather(*(send(i) for i in range(messages)))
             while kill_every is None and (marks or kill_now.is_set()):  # every planned kill happens
@@ -168,7 +159,6 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
             done.set()
 
         helpers = [asyncio.ensure_future(reply_meanwhile()), asyncio.ensure_future(killer())]
-        supervisor = asyncio.ensure_future(supervise())
         await sending()
         await asyncio.gather(*helpers)
 
@@ -203,7 +193,8 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
             figures.distinct_stored = int(await s.scalar(select(func.count(func.distinct(Message.text))).where(Message.text.like(like))) or 0)
             figures.conversations = int(await s.scalar(select(func.count()).select_from(Conversation).where(Conversation.channel == "sms")) or 0)
     finally:
-        supervisor.cancel()
+        await restarts.stop()
+        figures.restarts = restarts.count
         await engine.dispose()
     counts = sent()
     figures.replies_sent = sum(1 for t in replies if counts[t] >= 1)

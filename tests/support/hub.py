@@ -99,6 +99,14 @@ class Hub:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
 
+    def respawn_ended(self, role: str) -> bool:
+        """Starts `role` again if it ended on its own, as `contacthub run` does (hub/supervise.py)."""
+        proc = self.procs.get(role)
+        if proc is None or proc.poll() is None:
+            return False
+        self.spawn(role)
+        return True
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -163,3 +171,38 @@ async def project(db_url: str, events: Any) -> None:
             await projection.apply(s, events)
     finally:
         await engine.dispose()
+
+
+class Restarts:
+    """While open, starts again every role of `roles` that ended on its own (the worker's
+    stall watch ends it: processors/stall.py) and counts them. `lock`: held by whoever kills
+    roles on purpose, so a kill in progress is not taken for an end."""
+
+    def __init__(self, hub: Hub, roles: tuple[str, ...] = ("worker",), lock: asyncio.Lock | None = None) -> None:
+        self.hub = hub
+        self.roles = roles
+        self.lock = lock or asyncio.Lock()
+        self.count = 0
+        self._task: asyncio.Future[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            async with self.lock:
+                self.count += sum(self.hub.respawn_ended(role) for role in self.roles)
+
+    def start(self) -> "Restarts":
+        self._task = asyncio.ensure_future(self._watch())
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def __aenter__(self) -> "Restarts":
+        return self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

@@ -116,9 +116,21 @@ class FaustStallGuard:
         self.clock = clock
         self.end_process = end_process
         self.resumed: dict[Hashable, tuple[int | None, int | None]] = {}  # partition -> its progress when resumed
+        self.total: int | None = None  # every partition's progress summed, at the last reading
 
     def settling(self) -> bool:
         return bool(self.app.rebalancing or getattr(self.app, "in_recovery", False))
+
+    def backpressure(self) -> bool:
+        """faust reads every partition in one loop, which waits while an agent's buffer is
+        full or the producer's is over its limit: a partition not read then is queued behind
+        the others (an overloaded worker), not stalled, as long as the others move."""
+        try:
+            channels = list(self.app.topics._topics)
+            producer = self.app.producer.buffer
+        except AttributeError:
+            return False
+        return producer.size > producer.max_messages or any(chan.queue.full() for chan in channels)
 
     async def readings(self) -> dict[Hashable, Reading]:
         consumer = self.app.consumer
@@ -138,9 +150,12 @@ class FaustStallGuard:
             log.debug("stall watch could not read the consumer", exc_info=True)
             return []
         now = self.clock()
-        if settling:
+        total = sum((r.committed or 0) + (r.read or 0) for r in readings.values())
+        busy = bool(readings) and self.total is not None and total != self.total and self.backpressure()
+        self.total = total if readings else None
+        if settling or busy:
             self.resumed.clear()
-        stalled = self.watch.observe(readings, now, settling or self.settling())
+        stalled = self.watch.observe(readings, now, settling or busy or self.settling())
         for tp, reading in readings.items():  # a resumed partition that moved is forgiven
             if tp in self.resumed and (reading.waiting <= 0 or reading.progress != self.resumed[tp]):
                 del self.resumed[tp]
@@ -152,6 +167,7 @@ class FaustStallGuard:
             "waiting": {f"{tp.topic}/{tp.partition}": readings[tp].waiting for tp in stalled},
             "paused": sorted(f"{tp.topic}/{tp.partition}" for tp in getattr(consumer, "_paused_partitions", ()) if tp in stalled),
             "flow_suspended": bool(getattr(consumer, "suspend_flow", None) and consumer.suspend_flow.is_set()),
+            "buffered": sorted(f"{tp.topic}/{tp.partition}" for tp in getattr(consumer, "_buffered_partitions", ()) if tp in stalled),
             "stalled_seconds": self.watch.after,
         }
         again = [tp for tp in stalled if tp in self.resumed]
@@ -164,6 +180,9 @@ class FaustStallGuard:
         log.warning("consumer stalled: records waiting, nothing read; resuming", extra=detail)
         consumer.resume_partitions(stalled)
         consumer.resume_flow()
+        for tp in stalled:  # taken out of the fetch for a full buffer, and never put back
+            if tp in getattr(consumer, "_buffered_partitions", ()):
+                consumer.on_buffer_drop(tp)
         self.resumed.update({tp: readings[tp].progress for tp in stalled})
         self.watch.forgive(stalled, now)
         return stalled

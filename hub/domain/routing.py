@@ -67,11 +67,31 @@ class AgentSlot:
     load: tuple[str, ...] = ()  # conversations carried, oldest first
 
 
+#: How much of a QueueState a table holds in memory: all of it; the header alone (decoded
+#: from its changelog; the waiting conversations are under keys of their own); or all of
+#: it with the waiting list inline, as written before the list was kept apart.
+WHOLE, HEADER, INLINE = "whole", "header", "inline"
+
+
 @dataclass(slots=True, frozen=True)
 class QueueState:
     agents: dict[str, AgentSlot] = field(default_factory=dict)
     waiting: tuple[tuple[str, str], ...] = ()  # (conversation, contact), first come first served
     assigned: dict[str, str | None] = field(default_factory=dict)  # every held conversation: its agent, None while waiting
+    # The waiting list's order when it is kept apart (`Waiting.seq`): the next number to give.
+    next_seq: int = field(default=0, compare=False)
+    loaded: str = field(default=WHOLE, compare=False)
+
+
+@dataclass(slots=True, frozen=True)
+class Waiting:
+    """One waiting conversation, kept under a key of its own (`waiting_key`) so that a
+    queue's changelog record stays the size of its agents, not of its backlog: a queue
+    with ~20,000 waiting written whole was over the broker's 1 MB record limit, and every
+    change wrote it all again."""
+
+    seq: int
+    contact: str
 
 
 State = QueueState
@@ -131,14 +151,60 @@ def encode(state: QueueState) -> list[Any]:
     ]
 
 
+WAITING_SEP = "\x00"
+
+
+def waiting_key(queue: str, conversation_id: str) -> str:
+    return f"{queue}{WAITING_SEP}{conversation_id}"
+
+
+def split_waiting_key(key: str) -> tuple[str, str] | None:
+    queue, sep, conv = key.partition(WAITING_SEP)
+    return (queue, conv) if sep else None
+
+
+def encode_header(state: QueueState) -> list[Any]:
+    """The changelog's form of a queue whose waiting list is kept apart: `[[agent rows],
+    [], next_seq]`."""
+    return [encode(state)[0], [], state.next_seq]
+
+
+def encode_value(value: QueueState | Waiting) -> Any:
+    """A value of the assignment table: a queue's header, or one waiting conversation."""
+    if isinstance(value, Waiting):
+        return {"w": [value.seq, value.contact]}
+    return encode_header(value)
+
+
+def decode_value(data: Any) -> QueueState | Waiting:
+    if isinstance(data, dict) and "w" in data:
+        seq, contact = data["w"]
+        return Waiting(int(seq), str(contact))
+    return decode(data)
+
+
+def with_waiting(header: QueueState, entries: Mapping[str, Waiting]) -> QueueState:
+    """The whole state of a queue from its header and its waiting entries (conversation ->
+    Waiting), in their order; a conversation an agent carries is not waiting."""
+    queue = [(conv, w.contact) for conv, w in sorted(entries.items(), key=lambda item: item[1].seq) if conv not in header.assigned]
+    assigned = {**header.assigned, **dict.fromkeys((c for c, _ in queue), None)}
+    next_seq = max([header.next_seq, *(w.seq + 1 for w in entries.values())])
+    return QueueState(header.agents, tuple(queue), assigned, next_seq, WHOLE)
+
+
 def decode(data: Any) -> QueueState:
     if not data:
         return QueueState()
+    loaded, next_seq = WHOLE, 0
     if isinstance(data, dict):  # written before the state was typed; its `seen` is rebuilt from loads and waiting
         rows = [[n, a.get("online", False), a.get("capacity", 5), a.get("load") or []] for n, a in (data.get("agents") or {}).items()]
         waiting = data.get("waiting") or []
+    elif len(data) >= 3:  # a header: the waiting list is under keys of its own
+        rows, waiting, next_seq, loaded = data[0], data[1], int(data[2]), HEADER
     else:
         rows, waiting = data[0], data[1]
+    if loaded == WHOLE and waiting:
+        loaded = INLINE
     agents: dict[str, AgentSlot] = {}
     assigned: dict[str, str | None] = {}
     for name, on, capacity, load in rows:
@@ -151,7 +217,22 @@ def decode(data: Any) -> QueueState:
         if conv not in assigned:
             assigned[conv] = None
             queue.append((conv, contact))
-    return QueueState(agents, tuple(queue), assigned)
+    return QueueState(agents, tuple(queue), assigned, next_seq, loaded)
+
+
+def waiting_changes(before: QueueState, after: QueueState, touched: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Which of the `touched` conversations started and stopped waiting between two states
+    (`apply` changes the waiting list only for the event's conversation and the ones it
+    assigned): (added in order, removed)."""
+    added, removed = [], []
+    for conv in dict.fromkeys(touched):
+        was = conv in before.assigned and before.assigned[conv] is None
+        now = conv in after.assigned and after.assigned[conv] is None
+        if now and not was:
+            added.append(conv)
+        elif was and not now:
+            removed.append(conv)
+    return added, removed
 
 
 def _pick_agent(agents: Mapping[str, AgentSlot]) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from hub import config, topics
 from hub import events as ev
 from hub.config import QueueConfig, Settings
+from hub.domain import routing
 from hub.domain.routing import QueueState
 from tests.support.worker import InProcessWorker
 
@@ -155,3 +156,65 @@ async def test_the_same_event_delivered_twice_assigns_nothing_new() -> None:
     await convs(w, resolved("c1"), resolved("c1"))
     assert assignments(w)[3:] == [("c2", "alice")]  # the second release frees nothing for c3
     assert queue(w, "support").waiting == (("c3", "contact-c3"),)
+
+
+def recovered(w: InProcessWorker) -> None:
+    """The assignment table as faust recovers it: every value through its changelog codec."""
+    from processors.routing import AssignmentHandler
+
+    codec = AssignmentHandler.codec()
+    table = w.table("assignment")
+    for key, value in list(table.items()):
+        table[key] = codec.loads(codec.dumps(value))
+
+
+def waiting_keys(w: InProcessWorker) -> list[str]:
+    return sorted(k for k in w.table("assignment") if routing.split_waiting_key(k))
+
+
+async def test_a_backlog_is_written_a_conversation_at_a_time_not_as_one_record() -> None:
+    # ~20,000 waiting in one queue made a record over the broker's 1 MB limit, and the worker crashed
+    from processors.routing import AssignmentHandler
+
+    codec = AssignmentHandler.codec()
+    w = worker()
+    await agents(w, online("alice", capacity=1))
+    await convs(w, opened("c0"))
+    one = len(codec.dumps(w.table("assignment")["support"]))
+    await convs(w, *(opened(f"c{i}") for i in range(1, 2001)))
+    assert len(queue(w, "support").waiting) == 2000 and len(waiting_keys(w)) == 2000
+    assert len(codec.dumps(w.table("assignment")["support"])) < one + 8  # the header does not grow with the backlog (but its counter)
+    await convs(w, resolved("c0"))
+    assert assignments(w)[-1] == ("c1", "alice") and routing.waiting_key("support", "c1") not in w.table("assignment")
+
+
+async def test_after_a_recovery_the_waiting_list_comes_back_in_its_order() -> None:
+    w = worker()
+    await convs(w, opened("c1"), opened("c2"), opened("c3"), opened("c4"))
+    await convs(w, resolved("c2"))  # released while waiting: its key is gone
+    recovered(w)
+    assert queue(w, "support").loaded == routing.HEADER and queue(w, "support").waiting == ()
+    await agents(w, online("alice", capacity=2))
+    assert assignments(w)[-2:] == [("c1", "alice"), ("c3", "alice")]
+    state = queue(w, "support")
+    assert state.waiting == (("c4", "contact-c4"),) and state.loaded == routing.WHOLE
+    assert waiting_keys(w) == [routing.waiting_key("support", "c4")]
+    await convs(w, opened("c5"))  # numbered after what came back
+    recovered(w)
+    await convs(w, resolved("c1"))
+    assert assignments(w)[-1] == ("c4", "alice")
+
+
+async def test_a_queue_written_whole_before_the_list_was_kept_apart_is_split_on_its_next_change() -> None:
+    w = worker()
+    await convs(w, opened("c1"), opened("c2"))
+    table = w.table("assignment")
+    for key in waiting_keys(w):
+        del table[key]
+    table["support"] = routing.decode(routing.encode(queue(w, "support")))  # the old record: the list inline
+    assert table["support"].loaded == routing.INLINE
+    await convs(w, opened("c3"))
+    assert waiting_keys(w) == [routing.waiting_key("support", c) for c in ("c1", "c2", "c3")]
+    recovered(w)
+    await agents(w, online("alice", capacity=3))
+    assert assignments(w)[-3:] == [("c1", "alice"), ("c2", "alice"), ("c3", "alice")]

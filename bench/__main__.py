@@ -1,7 +1,7 @@
 """End-to-end benchmark: API channel POST -> agent live socket, beside raw aiokafka.
 
     python -m bench [--rates 100,500,1000,2000] [--seconds 10] [--database sqlite|postgres] [--bare]
-                    [--hold-seconds 30] [--no-two-workers] [--open-conversations 100000]
+                    [--hold-seconds 30] [--no-two-workers] [--open-conversations 20000] [--timer-clocks 100000]
                     [--profile-rate 1000] [--profile-seconds 15]
                     [--archive-rates 100] [--restart-messages 10000] [--restart-concurrency 16]
                     [--no-pages | --pages-only] [--pages-conversations 10000] [--pages-postgres URL]
@@ -9,8 +9,9 @@
 The hub is configured as a real install (bench/install.py: SLA policies, a complaint ladder,
 every channel on; --bare for none). After the rates: the highest rate kept up with, held
 for 30 s; the highest rate offered again with a second worker; then, on hubs of their own,
-100,000 open conversations (idle CPU, memory, a breach on time) and a sampled CPU profile
-of each process with the archive off and on (bench/capacity.py, hub/profiling.py).
+20,000 open conversations (idle CPU, memory, a breach on time), 100,000 open clocks in the
+worker's timer handlers in process (bench/timers.py), and a sampled CPU profile of each
+process with the archive off and on (bench/capacity.py, hub/profiling.py).
 
 Open loop: messages are sent at fixed times whatever the answers, so a slow hub shows as
 latency, not as a lower offered rate. Prints figures and exits 0 whether or not they are
@@ -40,7 +41,7 @@ from typing import Any
 
 import aiohttp
 
-from bench import capacity, pages, restart
+from bench import capacity, pages, restart, timers
 from bench.baseline import Baseline
 from bench.hubload import LiveSocket, api_request, hub_run, sms_request
 from bench.install import SMS_ENV, Install
@@ -204,6 +205,11 @@ async def main(args: argparse.Namespace) -> int:
             opened = await capacity.open_conversations(args.open_conversations, args.database)
             print_open(opened)
             write(args, "open-conversations.json", opened)
+        if args.timer_clocks:
+            print(f"\n{args.timer_clocks} open clocks in the worker's timer handlers, in process", flush=True)
+            clocks = await timers.open_clocks(args.timer_clocks)
+            print(timers.line(clocks), flush=True)
+            write(args, "open-clocks.json", clocks)
         if args.profile_rate:
             for archive in (False, True):
                 print(f"\nCPU profiles at {args.profile_rate}/s, archive {'on' if archive else 'off'} (cProfile per thread; the profiler slows each process)", flush=True)
@@ -299,7 +305,9 @@ if __name__ == "__main__":
     parser.add_argument("--bare", action="store_true", help="a hub without SLA policies, ladders or channels (before issue 15's bench)")
     parser.add_argument("--hold-seconds", type=float, default=30, help="the highest rate kept up with, held this long (0: skip)")
     parser.add_argument("--no-two-workers", dest="two_workers", action="store_false", help="skip the highest rate again with two workers")
-    parser.add_argument("--open-conversations", type=int, default=100_000, help="open conversations for the idle and breach figures (0: skip)")
+    parser.add_argument("--open-conversations", type=int, default=20_000,
+                        help="open conversations on a real hub for the idle and breach figures (0: skip); 100,000 do not fill in time here (performance.md)")
+    parser.add_argument("--timer-clocks", type=int, default=100_000, help="open clocks in the timer handlers in process: tick cost, memory, a breach on time (0: skip)")
     parser.add_argument("--profile-rate", type=int, default=1000, help="offered rate of the profiled runs (0: skip)")
     parser.add_argument("--profile-seconds", type=float, default=15)
     parser.add_argument("--no-json", dest="json", action="store_false", help="do not write bench/results/latest.json and pages.json")

@@ -5,11 +5,12 @@ table and its timers. Nothing happens at import."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 import faust
 
@@ -25,6 +26,8 @@ from processors.catchup import CatchUp, LoggedHistory
 from processors.pipeline import PIPELINE, WORKER_TIMERS, Processor
 from processors.readiness import Heartbeat
 from processors.state_codec import StateCodec
+
+log = logging.getLogger("hub.worker")
 
 
 @dataclass
@@ -176,7 +179,7 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
 
     bodies = {"heartbeat": heartbeat, "stall_watch": stall_watch}
     for timer in WORKER_TIMERS:
-        app.timer(timer.every, name=f"hub.{timer.name}")(bodies[timer.name])
+        app.timer(timer.every, name=f"hub.{timer.name}")(survives(timer.name, bodies[timer.name]))
 
     running: list[asyncio.Future[None]] = []
 
@@ -199,6 +202,21 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
         await log_ends.close()
 
     return worker
+
+
+def survives(name: str, body: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """A worker timer's body that logs what it raised and runs again next period: faust
+    crashes the whole app on a timer's exception, and a heartbeat row that waited past
+    SQLite's busy timeout under load ended the worker that way."""
+
+    async def run() -> None:
+        try:
+            await body()
+        except Exception:  # noqa: BLE001 - see above; the next period tries again
+            log.warning("worker timer failed; it runs again next period", extra={"timer": name}, exc_info=True)
+
+    run.__name__ = run.__qualname__ = name
+    return run
 
 
 def new_table(app: faust.App, name: str, partitions: int, codec: StateCodec | None) -> Any:

@@ -59,12 +59,17 @@ def test_nothing_is_judged_while_settling_and_the_clock_starts_again_after() -> 
     assert watch.observe({A: Reading(10, 15)}, now=71, settling=False) == [A]
 
 
-class FakeFlow:
+class Flag:
+    """A faust flag the guard reads: a flow's `is_set`, a queue's `full`."""
+
     def __init__(self) -> None:
-        self.set_ = False
+        self.on = False
 
     def is_set(self) -> bool:
-        return self.set_
+        return self.on
+
+    def full(self) -> bool:
+        return self.on
 
 
 class FakeConsumer:
@@ -75,7 +80,7 @@ class FakeConsumer:
         self._read_offset: dict[TP, int | None] = {}
         self.ends = dict(ends)
         self._paused_partitions: set[TP] = set()
-        self.suspend_flow = FakeFlow()
+        self.suspend_flow = Flag()
         self.resumed: list[list[TP]] = []
         self.flow_resumed = 0
         self._buffered_partitions: set[TP] = set()
@@ -97,24 +102,16 @@ class FakeConsumer:
 
     def resume_flow(self) -> None:
         self.flow_resumed += 1
-        self.suspend_flow.set_ = False
+        self.suspend_flow.on = False
 
     def on_buffer_drop(self, tp: TP) -> None:
         self.buffer_dropped.append(tp)
         self._buffered_partitions.discard(tp)
 
 
-class FakeQueue:
-    def __init__(self) -> None:
-        self.full_ = False
-
-    def full(self) -> bool:
-        return self.full_
-
-
 class FakeChannel:
     def __init__(self) -> None:
-        self.queue = FakeQueue()
+        self.queue = Flag()
 
 
 class FakeConductor:
@@ -155,7 +152,7 @@ class Clock:
 def guarded() -> tuple[FakeApp, Clock, list[int], FaustStallGuard]:
     consumer = FakeConsumer({A: 10, B: 7}, {A: 15, B: 7})
     consumer._paused_partitions.add(A)
-    consumer.suspend_flow.set_ = True
+    consumer.suspend_flow.on = True
     app, clock, ended = FakeApp(consumer), Clock(), []
     return app, clock, ended, FaustStallGuard(app, 30, consumer.log_ends, clock=clock, end_process=ended.append)
 
@@ -172,28 +169,29 @@ async def test_the_first_stall_resumes_the_partition_and_says_so(guarded: Any, c
     assert record.paused == ["inbound.messages/0"] and record.flow_suspended is True
 
 
+async def check_at(clock: Clock, guard: FaustStallGuard, *times: float) -> list[Any]:
+    """The guard checked at each of `times` in turn; what the last check found."""
+    found: list[Any] = []
+    for now in times:
+        clock.now = now
+        found = await guard.check()
+    return found
+
+
 async def test_still_stalled_a_period_after_resuming_ends_the_worker(guarded: Any) -> None:
     app, clock, ended, guard = guarded
-    await guard.check()
-    clock.now = 30
-    await guard.check()
-    clock.now = 45
-    assert await guard.check() == [] and not ended  # the resumed one has a full period again
-    clock.now = 60
-    assert await guard.check() == [A]
+    await check_at(clock, guard, 0, 30)
+    assert await check_at(clock, guard, 45) == [] and not ended  # the resumed one has a full period again
+    assert await check_at(clock, guard, 60) == [A]
     assert ended == [EXIT_CODE]
 
 
 async def test_a_resumed_partition_that_moves_is_forgiven(guarded: Any) -> None:
     app, clock, ended, guard = guarded
-    await guard.check()
-    clock.now = 30
-    await guard.check()
-    clock.now = 40
+    await check_at(clock, guard, 0, 30)
     app.consumer._committed_offset[A] = 12  # it reads again
-    await guard.check()
-    clock.now = 71
-    assert await guard.check() == [A]  # stuck again later: resumed again, not ended
+    await check_at(clock, guard, 40)
+    assert await check_at(clock, guard, 71) == [A]  # stuck again later: resumed again, not ended
     assert ended == [] and app.consumer.resumed == [[A], [A]]
 
 
@@ -219,7 +217,7 @@ async def test_a_rebalance_is_not_a_stall(guarded: Any) -> None:
 
 async def test_a_partition_queued_behind_a_full_buffer_while_others_move_is_not_stalled(guarded: Any) -> None:
     app, clock, ended, guard = guarded
-    next(iter(app.topics._topics)).queue.full_ = True  # one agent behind: faust's one fetch loop waits
+    next(iter(app.topics._topics)).queue.on = True  # one agent behind: faust's one fetch loop waits
     await guard.check()
     for now in (30, 60, 90):
         clock.now = now
@@ -241,7 +239,7 @@ async def test_a_full_producer_buffer_while_others_move_is_not_a_stall(guarded: 
 
 async def test_a_full_buffer_with_nothing_moving_anywhere_is_still_a_stall(guarded: Any) -> None:
     app, clock, ended, guard = guarded
-    next(iter(app.topics._topics)).queue.full_ = True  # an agent that takes nothing any more
+    next(iter(app.topics._topics)).queue.on = True  # an agent that takes nothing any more
     await guard.check()
     clock.now = 30
     assert await guard.check() == [A]

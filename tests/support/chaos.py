@@ -5,6 +5,7 @@ again; then the count of what was lost, duplicated, split and sent twice. The e2
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
@@ -87,6 +88,13 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
     kill_now = asyncio.Event()
     killing = asyncio.Lock()
     restarts = Restarts(hub, lock=killing).start()  # what `contacthub run` does for a worker that ended itself
+    like = f"chaos {run_id} message %"
+    engine = make_engine(hub.db_url)
+
+    async def stored() -> Any:
+        async with sessionmaker(engine)() as s:
+            n = int(await s.scalar(select(func.count()).select_from(Message).where(Message.text.like(like))) or 0)
+        return n if n >= len(accepted) else None
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         async with http.post(f"{hub.url}/api/v1/login", json={"username": "alice", "password": "alice-pw"}) as r:
@@ -147,10 +155,13 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
                     figures.kills += 1
                     await asyncio.sleep(1.0)
                     hub.spawn("worker")
-                    await hub.wait_ready(timeout=120)  # the next kill hits a worker that holds its partitions
+                    await hub.wait_ready(timeout=120 if kill_every is None else settle_timeout)  # the next kill hits a worker that holds its partitions
 
         async def sending() -> None:
             await asyncio.gather(*(send(i) for i in range(messages)))
+            if kill_every:  # the web role takes them faster than the worker handles them: kill on until it has
+                with contextlib.suppress(AssertionError, TimeoutError):
+                    await eventually(stored, timeout=settle_timeout, interval=1.0)
             while kill_every is None and (marks or kill_now.is_set()):  # every planned kill happens
                 if marks and not kill_now.is_set():
                     marks.pop(0)
@@ -164,14 +175,7 @@ async def run(hub: Hub, twilio: FakeTwilio, *, messages: int, senders: int, kill
 
     figures.accepted = len(accepted)
     figures.replies_accepted = len(replies)
-    like = f"chaos {run_id} message %"
-    engine = make_engine(hub.db_url)
     try:
-        async def stored() -> Any:
-            async with sessionmaker(engine)() as s:
-                n = int(await s.scalar(select(func.count()).select_from(Message).where(Message.text.like(like))) or 0)
-            return n if n >= len(accepted) else None
-
         try:
             await eventually(stored, timeout=settle_timeout, interval=1.0)
         except (AssertionError, TimeoutError) as exc:

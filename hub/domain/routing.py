@@ -142,13 +142,14 @@ def empty_state() -> QueueState:
     return QueueState()
 
 
+def _agent_rows(state: QueueState) -> list[Any]:
+    return [[name, slot.online, slot.capacity, list(slot.load)] for name, slot in state.agents.items()]
+
+
 def encode(state: QueueState) -> list[Any]:
-    """JSON-able form for the table's changelog: `[[[agent, online, capacity, [load]], ...],
+    """JSON-able form of the whole state: `[[[agent, online, capacity, [load]], ...],
     [[conversation, contact], ...]]`; `assigned` is left out, `decode` rebuilds it."""
-    return [
-        [[name, slot.online, slot.capacity, list(slot.load)] for name, slot in state.agents.items()],
-        [list(w) for w in state.waiting],
-    ]
+    return [_agent_rows(state), [list(w) for w in state.waiting]]
 
 
 WAITING_SEP = "\x00"
@@ -166,7 +167,7 @@ def split_waiting_key(key: str) -> tuple[str, str] | None:
 def encode_header(state: QueueState) -> list[Any]:
     """The changelog's form of a queue whose waiting list is kept apart: `[[agent rows],
     [], next_seq]`."""
-    return [encode(state)[0], [], state.next_seq]
+    return [_agent_rows(state), [], state.next_seq]  # the waiting list is not even read: it is kept apart
 
 
 def encode_value(value: QueueState | Waiting) -> Any:

@@ -398,3 +398,16 @@ def test_a_redelivered_stretch_of_the_log_ends_in_the_same_state() -> None:
     mid, _ = run(None, log[:3])
     replayed, out = run(mid, log[1:])
     assert replayed == state and assigned(out) == [("c2", "alice")]
+
+
+def test_a_queue_header_is_written_without_reading_its_waiting_list() -> None:
+    # the header is written on every change of the queue: reading the backlog there made each change cost its size
+    class Unread(tuple):  # type: ignore[type-arg]
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            raise AssertionError("the waiting list was read")
+
+    state = routing.QueueState({"alice": routing.AgentSlot(True, 2, ("c1",))}, Unread((("c2", "k2"),)), {"c1": "alice", "c2": None}, next_seq=7)
+    header = routing.encode_header(state)
+    assert header == [[["alice", True, 2, ["c1"]]], [], 7]
+    decoded = routing.decode(header)
+    assert decoded.loaded == routing.HEADER and decoded.agents == state.agents and decoded.next_seq == 7

@@ -58,14 +58,12 @@ class SlaHandler(DueTimers, Handler):
         stored: dict[str, Any] = table.get(event.contact_id) or {}
         before = stored.get(event.conversation_id)
         if isinstance(event, ev.MessageReceived) and not sla.is_complaint(before):
-            found = complaints.complaint_in(event.text, event.meta, self.detector)
-            if found:
-                source, reason = found
-                out.emit(topics.CONVERSATIONS, event.contact_id, ev.ComplaintDetected(
-                    id=ev.derived_id("complaint", event.conversation_id, "text", event.id), at=event.at, contact_id=event.contact_id,
-                    conversation_id=event.conversation_id, reason=reason, source=source))
+            complaint = complaints.detected(event, self.detector)
+            if complaint is not None:
+                out.emit(topics.CONVERSATIONS, event.contact_id, complaint)
                 if not self.rebuilding:
-                    log.info("complaint detected", extra={"conversation_id": event.conversation_id, "contact_id": event.contact_id, "source": source})
+                    log.info("complaint detected", extra={"conversation_id": event.conversation_id, "contact_id": event.contact_id,
+                                                          "source": complaint.source})
         after = sla.on_event(before, event, self.policies, self.calendars)
         if isinstance(event, (ev.SlaWarning, ev.SlaBreached)):
             self.published.discard(event.id)

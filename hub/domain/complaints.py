@@ -13,6 +13,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from hub.config import ConfigError
+from hub.events import ComplaintDetected, MessageReceived, derived_id
 
 # Typed by the customer to say, explicitly, "this is a complaint" (any channel).
 COMMANDS = ("/complaint", "/شکایت")
@@ -103,6 +104,18 @@ class Detector:
 
 def detect(text: str, terms: Iterable[str] = DEFAULT_TERMS) -> tuple[str, str] | None:
     return Detector(terms).detect(text)
+
+
+def detected(event: MessageReceived, detector: Detector) -> ComplaintDetected | None:
+    """The one complaint rule, for the live SLA processor and for `replay --sla` alike: the
+    ComplaintDetected a customer message makes (its id derived from the message, so a
+    replay names the one the log holds), or None."""
+    found = complaint_in(event.text, event.meta, detector)
+    if found is None:
+        return None
+    source, reason = found
+    return ComplaintDetected(id=derived_id("complaint", event.conversation_id, "text", event.id), at=event.at, contact_id=event.contact_id,
+                             conversation_id=event.conversation_id, reason=reason, source=source)
 
 
 def complaint_in(text: str, meta: Mapping[str, Any] | None, detector: Detector) -> tuple[str, str] | None:

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping
 
 from hub.config import ConfigError, parse_duration
 from hub.domain.calendar import Calendar, add_business, business_seconds
-from hub.domain.complaints import Detector
+from hub.domain.complaints import Detector, detected
 from hub.domain.response_times import AUTOMATIC_AUTHORS
 from hub.events import (
     ComplaintDetected,
@@ -544,13 +544,13 @@ def replay(
         cid = e.conversation_id
         if cid in states:
             fire(cid, e.at)
-        after = on_event(states.get(cid), e, policies, calendars)
+        before = states.get(cid)
+        after = on_event(before, e, policies, calendars)
         assert after is not None  # a conversation event other than a read-back always gives a state
-        if isinstance(e, MessageReceived) and not after.facts.complaint:
-            found = detector.detect(e.text)
-            if found:
-                after = on_event(after, ComplaintDetected(id=derived_id("complaint", cid, e.id), at=e.at, contact_id=e.contact_id,
-                                                          conversation_id=cid, reason=found[1], source=found[0]), policies, calendars)
+        if isinstance(e, MessageReceived) and not (before and before.facts.complaint):
+            complaint = detected(e, detector)  # the live processor's rule: not on automatic mail, a widget's choice counts
+            if complaint is not None:
+                after = on_event(after, complaint, policies, calendars)
                 assert after is not None
         states[cid] = after
         note(after)

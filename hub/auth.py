@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.config import DEFAULT_QUEUE
 from hub.events import utcnow
 from hub.store.models import ApiKey, User
 
@@ -83,7 +84,7 @@ async def add_user(
         email=email,
         telegram=telegram,
         phone=phone,
-        queues=queues or ["support"],
+        queues=queues or [DEFAULT_QUEUE],
         capacity=capacity,
         created_at=utcnow(),
     )

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--email")
     ua.add_argument("--telegram")
     ua.add_argument("--phone")
-    ua.add_argument("--queues", default="support")
+    ua.add_argument("--queues", default="", help="comma separated; the default queue when left out")
     ua.add_argument("--capacity", type=int, default=5)
     keys = sub.add_parser("apikeys", help="manage integrator API keys").add_subparsers(dest="action", required=True)
     ka = keys.add_parser("add")
@@ -87,7 +87,7 @@ async def _users_add(settings: config.Settings, args: argparse.Namespace) -> int
         async with db() as s, s.begin():
             await add_user(
                 s, args.name, args.role, password, email=args.email, telegram=args.telegram, phone=args.phone,
-                queues=[q.strip() for q in args.queues.split(",") if q.strip()], capacity=args.capacity,
+                queues=[q.strip() for q in args.queues.split(",") if q.strip()] or [settings.default_queue], capacity=args.capacity,
             )
     except AuthError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 DEFAULT_CHANNELS = ("sms", "email", "telegram", "web", "api")
+#: The queue a hub has when its TOML file names none; with queues, the first one is the default.
+DEFAULT_QUEUE = "support"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -55,7 +57,7 @@ class Settings:
     stall_seconds: float = 30.0  # records waiting on a partition nothing reads: the worker acts (processors/stall.py); 0 = off
     max_chat_text: int = 4096
     max_body_bytes: int = 1024 * 1024
-    queues: tuple[QueueConfig, ...] = (QueueConfig("support"),)
+    queues: tuple[QueueConfig, ...] = (QueueConfig(DEFAULT_QUEUE),)
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -78,6 +80,16 @@ class Settings:
     complaint_terms: tuple[str, ...] = ()
     ladders: tuple[Any, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def default_queue(self) -> str:
+        """Where a conversation goes that no queue's rule takes, and an agent with no queues
+        of her own works: the first configured queue (`support` when none is)."""
+        return self.queues[0].name if self.queues else DEFAULT_QUEUE
+
+    def agent_queues(self, queues: Any) -> list[str]:
+        """An agent's queues as stored, or the default queue when she has none."""
+        return list(queues or []) or [self.default_queue]
 
     @property
     def base_url(self) -> str:
@@ -106,7 +118,7 @@ def _secret(var_dir: Path) -> str:
 def _queues(raw: Mapping[str, Any]) -> tuple[QueueConfig, ...]:
     items = raw.get("queues") or []
     if not items:
-        return (QueueConfig("support"),)
+        return (QueueConfig(DEFAULT_QUEUE),)
     out = []
     for i, q in enumerate(items):
         if not isinstance(q, dict) or not q.get("name"):

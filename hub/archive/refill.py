@@ -151,7 +151,7 @@ async def _new_log(settings: Settings, db: async_sessionmaker[AsyncSession]) -> 
             await _retag(db, previous.id if previous else None, log_id, ends)
         republished = await _republish_written_ahead(settings, db, producer) if settings.archive else 0
         if ends or republished:
-            await _nobody_online(db, producer, log_id)
+            await _nobody_online(settings, db, producer, log_id)
         mark = await write_mark(producer, log_id, previous.id if previous and ends else None)
     finally:
         await producer.stop()
@@ -242,14 +242,14 @@ async def _republish_written_ahead(settings: Settings, db: async_sessionmaker[As
     return len(pending)
 
 
-async def _nobody_online(db: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, log_id: str) -> None:
+async def _nobody_online(settings: Settings, db: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, log_id: str) -> None:
     """Routing's queues come back from the log with the agents who were online when it
     stopped; after a restart only the sockets that come back are."""
     async with db() as s:
         users = list(await s.scalars(select(User)))
     futures: list[Any] = []
     for user in users:
-        for queue in user.queues or ["support"]:
+        for queue in settings.agent_queues(user.queues):
             event = ev.AgentAvailabilityChanged(id=ev.derived_id("restart", log_id, user.username, queue), agent=user.username,
                                                 queue=queue, online=False, capacity=user.capacity)
             futures.append(await producer.send(topics.ROUTING.name, event.to_json(), key=queue.encode()))

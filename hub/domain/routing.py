@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from hub.config import QueueConfig
+from hub.config import DEFAULT_QUEUE, QueueConfig
 from hub.events import (
     AgentAvailabilityChanged,
     AssignmentRequested,
@@ -102,7 +102,7 @@ def choose_queue(queues: Sequence[QueueConfig], channel: str, language: str = ""
     for q in queues:
         if channel in q.channels and (not q.languages or not language or language in q.languages):
             return q.name
-    return queues[0].name if queues else "support"
+    return queues[0].name if queues else DEFAULT_QUEUE
 
 
 def requests(event: Event, queues: Sequence[QueueConfig]) -> list[Event]:

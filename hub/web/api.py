@@ -175,7 +175,7 @@ async def assign(request: web.Request) -> web.Response:
     async with hub_of(request).db() as s:
         if await s.get(User, agent) is None:
             raise ApiError(422, "unknown_agent", f"no user named {agent!r}")
-    queue = conv.queue or "support"
+    queue = conv.queue or hub_of(request).settings.default_queue
     event = ev.AssignmentRequested(contact_id=conv.contact_id, conversation_id=conv.id, queue=queue, agent=agent, by=user["username"])
     await publish(request, topics.ROUTING, queue, event)
     return web.json_response({"accepted": True, "conversation_id": conv.id, "agent": agent}, status=202)
@@ -231,7 +231,7 @@ async def set_availability(request: web.Request, username: str, online: bool, *,
             user.away = not online
         elif online and user.away:
             return
-    for queue in user.queues or ["support"]:
+    for queue in hub.settings.agent_queues(user.queues):
         await hub.bus.publish(topics.ROUTING, queue, ev.AgentAvailabilityChanged(agent=username, queue=queue, online=online, capacity=user.capacity))
 
 

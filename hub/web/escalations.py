@@ -49,7 +49,7 @@ async def acknowledge(request: web.Request) -> web.Response:
                                     escalation_id=row.id, ladder=row.ladder, by=user["username"])
     await publish(request, topics.CONVERSATIONS, row.contact_id, ack)
     if assignee:
-        queue = conv.queue or "support"
+        queue = conv.queue or hub_of(request).settings.default_queue
         await publish(request, topics.ROUTING, queue, ev.AssignmentRequested(contact_id=conv.contact_id, conversation_id=conv.id, queue=queue,
                                                                             agent=assignee, by=user["username"]))
     return web.json_response({"acknowledged": True, "escalation_id": row.id, "assigned_to": assignee}, status=202)

@@ -21,7 +21,7 @@ async def agents(request: web.Request) -> web.Response:
         users = list(await s.scalars(select(User).order_by(User.username)))
         online = await online_agents(s)  # a live socket on any web process, not chosen away
     return web.json_response({"agents": [
-        {"username": u.username, "role": u.role, "queues": list(u.queues or []) or ["support"], "capacity": u.capacity,
+        {"username": u.username, "role": u.role, "queues": hub.settings.agent_queues(u.queues), "capacity": u.capacity,
          "away": bool(u.away), "online": u.username in online and not u.away}
         for u in users
     ]})

@@ -185,3 +185,13 @@ def test_a_bad_ladder_is_a_config_error_naming_the_key(tmp_path: Path, body: str
     (tmp_path / "hub.toml").write_text(body)
     with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("]", r"\]")):
         config.load({"HUB_CONFIG": str(tmp_path / "hub.toml"), "HUB_VAR_DIR": str(tmp_path)})
+
+
+def test_the_default_queue_is_one_setting_support_unless_queues_are_configured(tmp_path: Path) -> None:
+    plain = config.load({"HUB_SECRET_KEY": "x" * 40, "HUB_VAR_DIR": str(tmp_path / "a")})
+    assert plain.default_queue == "support" and plain.agent_queues(None) == ["support"] and plain.agent_queues([]) == ["support"]
+    toml = tmp_path / "hub.toml"
+    toml.write_text('[[queues]]\nname = "general"\n\n[[queues]]\nname = "billing"\nchannels = ["email"]\n', encoding="utf-8")
+    configured = config.load({"HUB_SECRET_KEY": "x" * 40, "HUB_VAR_DIR": str(tmp_path / "b"), "HUB_CONFIG": str(toml)})
+    assert configured.default_queue == "general"
+    assert configured.agent_queues([]) == ["general"] and configured.agent_queues(["billing"]) == ["billing"]

@@ -14,7 +14,6 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.config import DEFAULT_QUEUE
 from hub.events import utcnow
 from hub.store.models import ApiKey, User
 
@@ -84,7 +83,7 @@ async def add_user(
         email=email,
         telegram=telegram,
         phone=phone,
-        queues=queues or [DEFAULT_QUEUE],
+        queues=list(queues or []),  # none: the default queue, applied where queues are read (Settings.agent_queues)
         capacity=capacity,
         created_at=utcnow(),
     )

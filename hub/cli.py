@@ -87,7 +87,7 @@ async def _users_add(settings: config.Settings, args: argparse.Namespace) -> int
         async with db() as s, s.begin():
             await add_user(
                 s, args.name, args.role, password, email=args.email, telegram=args.telegram, phone=args.phone,
-                queues=[q.strip() for q in args.queues.split(",") if q.strip()] or [settings.default_queue], capacity=args.capacity,
+                queues=[q.strip() for q in args.queues.split(",") if q.strip()], capacity=args.capacity,
             )
     except AuthError as exc:
         print(f"error: {exc}", file=sys.stderr)

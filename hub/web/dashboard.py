@@ -63,7 +63,7 @@ async def dashboard(request: web.Request) -> web.Response:
         online = await online_agents(s, now)  # a live socket on any web process
     agents = [
         {"username": u.username, "role": u.role, "online": u.username in online and not u.away, "away": bool(u.away), "load": int(loads.get(u.username, 0)),
-         "capacity": u.capacity, "queues": list(u.queues or [])}
+         "capacity": u.capacity, "queues": hub.settings.agent_queues(u.queues)}
         for u in users if u.role in ROLES
     ]
     body = {

@@ -34,6 +34,13 @@ when = { complaint = true }
 levels = [ { after = "30m", notify = ["role:lead"] }, { after = "2h", notify = ["role:manager"] } ]
 """
 
+def config_with_probe(probe: str = "") -> str:
+    """CONFIG, and first, when `probe` is a duration, a policy that times a Telegram
+    message's first response to it: the clock whose breach the bench watches."""
+    policy = f'[[sla]]\nname = "probe"\nwhen = {{ channel = "telegram" }}\ncalendar = "24x7"\nfirst_response = "{probe}"\n' if probe else ""
+    return policy + CONFIG
+
+
 # The SMS channel's webhook is measured; nothing is sent.
 SMS_ENV = {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-token", "TWILIO_FROM_NUMBER": "+15005550006",
            "HUB_PUBLIC_URL": "https://bench.example.com"}
@@ -53,8 +60,7 @@ class Install:
     async def start(self) -> dict[str, Any]:
         """The extra environment of the hub (its TOML written, the fake API listening)."""
         await self.telegram.start()
-        probe = f'[[sla]]\nname = "probe"\nwhen = {{ channel = "telegram" }}\ncalendar = "24x7"\nfirst_response = "{self.probe}"\n' if self.probe else ""
-        (self.tmp / "hub.toml").write_text(probe + CONFIG, encoding="utf-8")
+        (self.tmp / "hub.toml").write_text(config_with_probe(self.probe), encoding="utf-8")
         return {
             **SMS_ENV,
             "HUB_CONFIG": str(self.tmp / "hub.toml"),

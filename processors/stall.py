@@ -116,7 +116,7 @@ class FaustStallGuard:
         self.clock = clock
         self.end_process = end_process
         self.resumed: dict[Hashable, tuple[int | None, int | None]] = {}  # partition -> its progress when resumed
-        self.total: int | None = None  # every partition's progress summed, at the last reading
+        self.last: dict[Hashable, tuple[int | None, int | None]] = {}  # every partition's progress at the last reading
 
     def settling(self) -> bool:
         return bool(self.app.rebalancing or getattr(self.app, "in_recovery", False))
@@ -150,9 +150,9 @@ class FaustStallGuard:
             log.debug("stall watch could not read the consumer", exc_info=True)
             return []
         now = self.clock()
-        total = sum((r.committed or 0) + (r.read or 0) for r in readings.values())
-        busy = bool(readings) and self.total is not None and total != self.total and self.backpressure()
-        self.total = total if readings else None
+        progress = {tp: r.progress for tp, r in readings.items()}
+        busy = bool(self.last) and bool(progress) and progress != self.last and self.backpressure()
+        self.last = progress
         if settling or busy:
             self.resumed.clear()
         stalled = self.watch.observe(readings, now, settling or busy or self.settling())

@@ -14,6 +14,9 @@ from hub.store.models import WorkerHeartbeat
 
 log = logging.getLogger("hub.worker")
 SETTLED_AFTER = 3.0  # a first join often takes two generations; ready once it settled
+#: an unchanged row is written again this often (/readyz takes a row of the last 10 s as fresh): each
+#: write waits for SQLite's one write lock, which the projector holds for its batches
+REWRITE_AFTER = 2.0
 
 
 class Heartbeat:
@@ -26,6 +29,8 @@ class Heartbeat:
         self.caught_up = caught_up  # read past a refill's ends
         self.last_unsettled = time.monotonic()
         self.said_ready = False
+        self.written: tuple[object, ...] = ()
+        self.written_at = 0.0
 
     def settled(self) -> tuple[bool, int]:
         holding, assigned = self.holding()
@@ -37,9 +42,13 @@ class Heartbeat:
         ready, assigned = self.settled()
         values = {"id": self.worker_id, "ready": ready, "partitions": assigned, "heartbeat_at": utcnow(),
                   "log_id": self.log_id() or None, "caught_up": self.caught_up()}
+        state = (ready, assigned, values["log_id"], values["caught_up"])
+        if state == self.written and time.monotonic() - self.written_at < REWRITE_AFTER:
+            return
         async with self.db() as session, session.begin():
             stmt = insert_for(session, WorkerHeartbeat).values(**values)
             await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={k: v for k, v in values.items() if k != "id"}))
+        self.written, self.written_at = state, time.monotonic()
         if ready and not self.said_ready:
             self.said_ready = True
             log.info("worker ready", extra={"worker": self.worker_id, "partitions": assigned})

@@ -64,3 +64,58 @@ async def test_a_complaint_raises_priority_once(store: Store) -> None:  # noqa: 
     assert await snapshot(store) == before
     await store.apply([ev.ComplaintDetected(contact_id=CONTACT, conversation_id="ghost", reason="x")])  # unknown: nothing
     assert await snapshot(store) == before
+
+
+def _statements(store: Store) -> list[str]:  # noqa: F811
+    """Every statement the store's engine executes from now on (executemany counts once)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    event.listen(store.engine.sync_engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def _busy_conversations(n: int) -> list[ev.Event]:
+    """n new conversations, each as the worker reports it: opened, a message, its clocks,
+    a warning, its assignment, and for every third a transfer after it."""
+    out: list[ev.Event] = []
+    for i in range(n):
+        c, contact = f"c{i}", f"contact-{i}"
+        clock = clocks()["first_response"]
+        out += [opened(c, contact=contact, address=f"+98912000{i:04d}"),
+                received(c, f"m{i}", T0, contact=contact, address=f"+98912000{i:04d}"),
+                ev.SlaClocksChanged(id=f"k{i}", at=T0, contact_id=contact, conversation_id=c, clocks=clocks()),
+                ev.SlaWarning(id=f"w{i}", at=T0 + timedelta(seconds=4), contact_id=contact, conversation_id=c, clock="first_response",
+                              policy="chat-5s", due_at=DUE),
+                ev.ConversationAssigned(contact_id=contact, conversation_id=c, queue="support", agent="alice"),
+                ev.SlaClocksChanged(id=f"k{i}b", at=T0, contact_id=contact, conversation_id=c, clocks={**clocks(), "first_response": {**clock, "met_at": DUE.isoformat()}})]
+        if i % 3 == 0:
+            out.append(ev.ConversationTransferred(contact_id=contact, conversation_id=c, queue="billing", from_queue="support", by="alice"))
+    return out
+
+
+async def test_clock_reports_and_assignments_in_a_batch_equal_one_event_at_a_time(store: Store, tmp_path: Any) -> None:  # noqa: F811
+    from tests.hub.store.test_projection import _one_by_one_vs_batch
+
+    singly, batched = await _one_by_one_vs_batch(store, _busy_conversations(6), tmp_path)
+    assert batched["conversations"] == singly["conversations"]
+    # the warning stayed marked through the later report, the transfer cleared the assignee
+    first = singly["conversations"][0]
+    assert first["sla"]["first_response"]["warned_at"] == (T0 + timedelta(seconds=4)).isoformat()
+    assert first["sla"]["first_response"]["met_at"] == DUE.isoformat()
+    assert (first["queue"], first["assignee"]) == ("billing", None)
+    assert [(c["queue"], c["assignee"]) for c in singly["conversations"][1:3]] == [("support", "alice")] * 2
+
+
+async def test_a_batch_costs_the_same_statements_for_5_or_50_conversations(store: Store) -> None:  # noqa: F811
+    """Clock reports and assignments are folded: the statements of a batch do not grow with
+    the conversations in it (they were two per clock report and one per assignment)."""
+    seen = _statements(store)
+    await store.apply(_busy_conversations(5))
+    few = len(seen)
+    seen.clear()
+    await store.apply([e for e in _busy_conversations(50) if e.conversation_id not in {f"c{i}" for i in range(5)}])  # type: ignore[attr-defined]
+    assert len(seen) <= few
+    async with store.sessions() as s:
+        found = await queries.get_conversation(s, "c49")
+    assert found is not None and found["sla"]["first_response"]["warned_at"] and found["assignee"] == "alice"

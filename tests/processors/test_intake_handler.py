@@ -212,3 +212,13 @@ async def test_a_record_that_is_not_json_or_misses_a_field_is_dead_lettered_and_
     assert "not JSON" in letters[0].reason and "contact_id" in letters[1].reason  # type: ignore[attr-defined]
     assert letters[1].payload == '{"type":"InboundMessageAccepted","id":"poison-1"}'  # type: ignore[attr-defined]
     assert [e.type for e in out] == ["ConversationOpened", "MessageReceived"] and out[1].text == "still flowing"  # type: ignore[attr-defined]
+
+
+async def test_an_opened_conversation_is_logged_at_info_and_a_threaded_message_at_debug(caplog: Any) -> None:
+    import logging
+
+    w = intake()
+    caplog.set_level(logging.DEBUG, logger="hub.intake")
+    await deliver(w, inbound(1), inbound(2, "and another thing"))
+    lines = [(r.levelno, r.getMessage(), getattr(r, "event_id", None)) for r in caplog.records if r.name == "hub.intake"]
+    assert lines == [(logging.INFO, "conversation opened", inbound(1).id), (logging.DEBUG, "message threaded", inbound(2).id)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -93,13 +93,58 @@ class ChannelError(ValueError):
         self.code = code
 
 
+class ReplyRefused(ValueError):
+    """A reply this channel cannot send, said before anything is published; the agent reads
+    the message (the API answers `status` with `code`)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+#: the order a message's delivery moves in, across channels; a state a channel does not
+#: report is skipped, and a late report never moves a message back
+DELIVERY_ORDER = ("queued", "sent", "delivered", "read", "failed")
+
+
 class Channel(ABC):
+    """Everything a channel is. The class attributes are its facts, read through
+    channels/registry.py by the web role, the worker, identity, the projection and the
+    pages; an instance sends (built only when its settings are present)."""
+
     name: ClassVar[str]
+    #: what the pages call it, per language
+    labels: ClassVar[Mapping[str, str]] = {}
+    #: the longest reply it takes
     max_text: ClassVar[int] = 4096
+    #: its address is an E.164 phone number: one number is one contact on every such channel
+    phone_address: ClassVar[bool] = False
+    #: the delivery states its provider reports, in DELIVERY_ORDER
+    delivery_states: ClassVar[tuple[str, ...]] = ("queued", "sent", "failed")
+    #: "module:attribute" of its aiohttp routes; only the web role imports it
+    routes: ClassVar[str] = ""
+    #: "module:function" of each inbound edge a web process starts (a poller, a server):
+    #: `async (core) -> Listener | None`, None while its settings are absent
+    listeners: ClassVar[tuple[str, ...]] = ()
+    #: "module:function" opening one of its attachments: `async (core, message, item) -> Media`
+    opener: ClassVar[str] = ""
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         self.settings = settings
         self.bus = bus
+
+    @classmethod
+    def contact_id(cls, address: str) -> str:
+        """The contact a first-seen address of this channel belongs to."""
+        return contact_id_for(cls.name, address, phone=cls.phone_address)
+
+    @classmethod
+    def check_reply(cls, text: str) -> dict[str, Any]:
+        """Before a reply is published (the API has held it to the larger of
+        HUB_MAX_CHAT_TEXT and max_text): ReplyRefused for a text this channel cannot send;
+        else what the agent is told it costs (SMS: encoding and segments; empty for most)."""
+        return {}
 
     async def start(self) -> None:  # noqa: B027 - most channels have nothing to start
         pass
@@ -116,22 +161,23 @@ async def accept_inbound(bus: Bus, message: InboundMessageAccepted) -> None:
     await bus.publish(topics.INBOUND, message.contact_id, message)
 
 
-async def resolve_contact(db: async_sessionmaker[AsyncSession], channel: str, address: str) -> str:
+async def resolve_contact(db: async_sessionmaker[AsyncSession], channel: str, address: str, *, phone: bool = False) -> str:
     """The contact an identity belongs to: the one it was linked to (ContactsMerged, as
-    projected), else the one derived from the identity itself. Not cached, so a link made by
-    another process is followed at once; the lookup is one primary-key read."""
+    projected), else the one derived from the identity itself (`phone`: the channel's
+    Channel.phone_address). Not cached, so a link made by another process is followed at
+    once; the lookup is one primary-key read."""
     async with db() as s:
         linked = await s.scalar(
             select(Identity.contact_id).where(Identity.channel == channel, Identity.address == normalise_address(channel, address))
         )
-    return linked or contact_id_for(channel, address)
+    return linked or contact_id_for(channel, address, phone=phone)
 
 
 async def link_phone(bus: Bus, db: async_sessionmaker[AsyncSession], channel: str, address: str, e164: str) -> str:
     """The customer gave their phone number on `channel`: from now on that identity is the
     phone's contact (the one SMS uses). Publishes ContactsMerged when that changes who the
     identity belongs to; returns the phone's contact id for the message that carried it."""
-    current = await resolve_contact(db, channel, address)
+    current = await resolve_contact(db, channel, address)  # a channel that learns a phone is not addressed by one
     phone_contact = contact_id_for_phone(e164)
     if current != phone_contact:
         merged = ContactsMerged(

@@ -1,65 +1,104 @@
-"""The explicit map of channel name -> adapter class, and the inbound listeners (pollers,
-SMTP servers, webhook registration) that run in the web role beside the routes."""
+"""The one list of channels. Everything else reads channel facts from here: the web role
+(its routes, listeners and attachment openers), the worker (the adapters it sends
+through), identity (which addresses are phone numbers), the projection (the delivery
+order) and the pages (`GET /api/v1/channels`: names and labels).
+
+Adding a channel is a package under channels/ with a Channel subclass, and its line in
+CHANNELS. Routes, listeners and openers are named by "module:attribute" and imported
+only when asked for, so the worker never loads the web role's server code."""
 
 from __future__ import annotations
 
+import importlib
 import logging
-from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 from channels.api.channel import ApiChannel
-from channels.base import Channel, ChannelNotConfigured, Media
-from channels.email import attachments as email_attachments
-from channels.email import imap as email_imap
-from channels.email import smtp_listener as email_smtp
+from channels.base import DELIVERY_ORDER, Channel, ChannelNotConfigured, Media
 from channels.email.channel import EmailChannel
-from channels.sms import media as sms_media
 from channels.sms.channel import SmsChannel
-from channels.telegram import media as telegram_media
-from channels.telegram import polling as telegram_polling
-from channels.telegram import webhook as telegram_webhook
 from channels.telegram.channel import TelegramChannel
 from channels.webchat.channel import WebChatChannel
 from hub.bus import Bus
-from hub.config import Settings
+from hub.config import ConfigError, Settings
+from hub.domain import identity
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
+    from hub.core import Core
     from hub.store.models import Message
-    from hub.web.context import Hub
 
 log = logging.getLogger("hub.channels")
 
-ADAPTERS: dict[str, type[Channel]] = {
-    WebChatChannel.name: WebChatChannel,
-    ApiChannel.name: ApiChannel,
-    SmsChannel.name: SmsChannel,
-    TelegramChannel.name: TelegramChannel,
-    EmailChannel.name: EmailChannel,
-}
+#: every channel, in the order the pages list them
+CHANNELS: tuple[type[Channel], ...] = (
+    SmsChannel,
+    EmailChannel,
+    TelegramChannel,
+    WebChatChannel,
+    ApiChannel,
+)
+
+ADAPTERS: dict[str, type[Channel]] = {c.name: c for c in CHANNELS}
 
 
-#: How an agent opens an attachment of each channel: (hub, message, item) -> Media, or
-#: AttachmentUnavailable. A channel without an entry has no attachments to open.
-ATTACHMENT_OPENERS: dict[str, Callable[["Hub", "Message", dict], Awaitable[Media]]] = {
-    "sms": sms_media.open_item,
-    "telegram": telegram_media.open_item,
-    "email": email_attachments.open_item,
-}
+def names() -> tuple[str, ...]:
+    return tuple(ADAPTERS)
 
 
-class Listener(Protocol):
-    """A running inbound edge; `stop` returns once it no longer accepts anything."""
-
-    async def stop(self) -> None: ...
+def get(name: str) -> type[Channel] | None:
+    return ADAPTERS.get(name)
 
 
-#: Each starts one inbound edge for a web process and returns it, or None when its
-#: settings are absent (the channel is off). Called in this order at start-up.
-LISTENERS: list[Callable[["Hub"], Awaitable[Listener | None]]] = [
-    telegram_webhook.start,  # each is None unless TELEGRAM_MODE is its mode
-    telegram_polling.start,
-    email_imap.start,
-    email_smtp.start,
-]
+def facts() -> list[dict[str, Any]]:
+    """What the pages and the API say of each channel."""
+    return [{"name": c.name, "labels": dict(c.labels), "phone_address": c.phone_address, "delivery_states": list(c.delivery_states),
+             "max_text": c.max_text} for c in CHANNELS]
+
+
+def contact_id_for(channel: str, address: str) -> str:
+    """The contact of a first-seen address on `channel` (a phone channel's number is one
+    contact on every phone channel)."""
+    found = ADAPTERS.get(channel)
+    return identity.contact_id_for(channel, address, phone=bool(found and found.phone_address))
+
+
+@cache
+def delivery_rank() -> dict[str, int]:
+    """Each delivery state any channel reports, by its place in DELIVERY_ORDER."""
+    states = {s for c in CHANNELS for s in c.delivery_states}
+    unknown = states - set(DELIVERY_ORDER)
+    if unknown:
+        raise ValueError(f"delivery states outside channels.base.DELIVERY_ORDER: {sorted(unknown)}")
+    return {s: i for i, s in enumerate(DELIVERY_ORDER) if s in states}
+
+
+def check(settings: Settings) -> None:
+    """ConfigError for a setting that names a channel the hub does not have."""
+    for queue in settings.queues:
+        unknown = [c for c in queue.channels if c not in ADAPTERS]
+        if unknown:
+            raise ConfigError(f"queue {queue.name!r} names channels the hub does not have: {', '.join(unknown)} "
+                              f"(it has {', '.join(ADAPTERS)})")
+
+
+def _load(ref: str) -> Any:
+    module, _, attribute = ref.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def web_routes() -> list[web.RouteTableDef]:
+    """Each channel's routes (imports them: the web role only)."""
+    return [_load(c.routes) for c in CHANNELS if c.routes]
+
+
+def attachment_opener(name: str) -> Callable[[Core, Message, dict[str, Any]], Awaitable[Media]] | None:
+    """How an agent opens an attachment of channel `name`: (core, message, item) -> Media, or
+    AttachmentUnavailable; None for a channel without attachments to open."""
+    found = ADAPTERS.get(name)
+    return _load(found.opener) if found and found.opener else None
 
 
 def build(settings: Settings, bus: Bus) -> dict[str, Channel]:
@@ -73,13 +112,22 @@ def build(settings: Settings, bus: Bus) -> dict[str, Channel]:
     return built
 
 
-async def start_listeners(hub: "Hub") -> list[Listener]:
+class Listener(Protocol):
+    """A running inbound edge; `stop` returns once it no longer accepts anything."""
+
+    async def stop(self) -> None: ...
+
+
+async def start_listeners(core: Core) -> list[Listener]:
+    """Each channel's inbound edges for a web process, in the order CHANNELS lists them;
+    an edge whose settings are absent starts nothing."""
     started: list[Listener] = []
-    for start in LISTENERS:
-        listener = await start(hub)
-        if listener is not None:
-            started.append(listener)
-            log.info("listener started", extra={"listener": type(listener).__name__})
+    for cls in CHANNELS:
+        for ref in cls.listeners:
+            listener = await _load(ref)(core)
+            if listener is not None:
+                started.append(listener)
+                log.info("listener started", extra={"channel": cls.name, "listener": type(listener).__name__})
     return started
 
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,24 @@ async def check_api_key(session: AsyncSession, key: str) -> str | None:
     if row is None or not hmac.compare_digest(row.key_hash, wanted):
         return None
     return row.name
+
+
+class ApiKeyCache:
+    """Verified keys for a minute, so an integrator's burst costs one lookup. Keys cannot be
+    revoked yet; when they can, a revoked key stops working within the minute."""
+
+    TTL = 60.0
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, float]] = {}
+
+    def get(self, key: str) -> str | None:
+        hit = self._seen.get(key)
+        if hit and hit[1] > time.monotonic():
+            return hit[0]
+        return None
+
+    def put(self, key: str, name: str) -> None:
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[key] = (name, time.monotonic() + self.TTL)

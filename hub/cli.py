@@ -463,6 +463,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = config.load()
+        if args.command != "broker":
+            from channels import registry
+
+            registry.check(settings)  # the channel names a queue gives
     except config.ConfigError as exc:
         # before logging starts: a mistake reads as this one line, nothing else
         print(f"configuration error: {exc}", file=sys.stderr)

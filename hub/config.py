@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-DEFAULT_CHANNELS = ("sms", "email", "telegram", "web", "api")
 #: The queue a hub has when its TOML file names none; with queues, the first one is the default.
 DEFAULT_QUEUE = "support"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -36,8 +35,11 @@ def parse_duration(text: str | int | float) -> float:
 @dataclass(frozen=True)
 class QueueConfig:
     name: str
-    channels: tuple[str, ...] = DEFAULT_CHANNELS
+    channels: tuple[str, ...] = ()  # none named: every channel (channels/registry.py checks the names)
     languages: tuple[str, ...] = ()
+
+    def takes(self, channel: str) -> bool:
+        return not self.channels or channel in self.channels
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def _queues(raw: Mapping[str, Any]) -> tuple[QueueConfig, ...]:
         out.append(
             QueueConfig(
                 name=str(q["name"]),
-                channels=tuple(q.get("channels") or DEFAULT_CHANNELS),
+                channels=tuple(q.get("channels") or ()),
                 languages=tuple(q.get("languages") or ()),
             )
         )

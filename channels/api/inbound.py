@@ -11,8 +11,7 @@ from hub import events as ev
 from hub.auth import check_api_key
 from hub.bus import BrokerUnavailable
 from hub.domain.phone import NotAPhoneNumber, to_e164
-from hub.web.context import hub_of
-from hub.web.errors import ApiError, read_json, text_field
+from hub.http import ApiError, core_of, read_json, text_field
 
 log = logging.getLogger("hub.api_channel")
 routes = web.RouteTableDef()
@@ -20,7 +19,7 @@ routes = web.RouteTableDef()
 
 @routes.post("/api/v1/inbound")
 async def inbound(request: web.Request) -> web.Response:
-    hub = hub_of(request)
+    hub = core_of(request)
     key = request.headers.get("X-Api-Key", "")
     if not key:
         raise ApiError(401, "unauthorized", "send the API key as X-Api-Key")

@@ -10,11 +10,11 @@ from channels.email.parse import open_attachment
 from hub.store.models import Original
 
 if TYPE_CHECKING:
+    from hub.core import Core
     from hub.store.models import Message
-    from hub.web.context import Hub
 
 
-async def open_item(hub: "Hub", message: "Message", item: dict[str, Any]) -> Media:
+async def open_item(hub: "Core", message: "Message", item: dict[str, Any]) -> Media:
     if item.get("too_large"):
         raise AttachmentUnavailable(413, "too_large", f"the attachment is {item.get('size')} bytes, over the HUB_EMAIL_MAX_BYTES limit")
     async with hub.db() as s:

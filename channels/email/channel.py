@@ -14,7 +14,7 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
@@ -105,7 +105,10 @@ def compose(reply: OutboundReply, settings: Settings, subject: str, thread: dict
 
 class EmailChannel(Channel):
     name: ClassVar[str] = "email"
+    labels: ClassVar[Mapping[str, str]] = {"en": "Email", "fa": "ایمیل"}
     max_text: ClassVar[int] = 100_000
+    listeners: ClassVar[tuple[str, ...]] = ("channels.email.imap:start", "channels.email.smtp_listener:start")
+    opener: ClassVar[str] = "channels.email.attachments:open_item"
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         super().__init__(settings, bus)

@@ -24,7 +24,7 @@ from channels.email.parse import BadMail
 from hub.bus import BrokerUnavailable
 
 if TYPE_CHECKING:
-    from hub.web.context import Hub
+    from hub.core import Core
 
 log = logging.getLogger("hub.email.imap")
 REJECTED = "$HubRejected"
@@ -64,7 +64,7 @@ def _ok(response: aioimaplib.Response, what: str) -> aioimaplib.Response:
 
 
 class ImapPoller:
-    def __init__(self, hub: "Hub", target: ImapTarget) -> None:
+    def __init__(self, hub: "Core", target: ImapTarget) -> None:
         self.hub = hub
         self.target = target
         self.task: asyncio.Task[None] | None = None
@@ -168,7 +168,7 @@ class ImapPoller:
         log.warning("imap mail rejected and flagged", extra={"uid": uid, "flag": REJECTED, "mailbox": self.target.mailbox, "reason": reason})
 
 
-async def start(hub: "Hub") -> ImapPoller | None:
+async def start(hub: "Core") -> ImapPoller | None:
     if not hub.settings.imap_url:
         return None
     poller = ImapPoller(hub, imap_target(hub.settings.imap_url))

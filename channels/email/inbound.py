@@ -23,7 +23,7 @@ from hub.store.db import insert_ignore
 from hub.store.models import Conversation, Message, Original
 
 if TYPE_CHECKING:
-    from hub.web.context import Hub
+    from hub.core import Core
 
 log = logging.getLogger("hub.email")
 
@@ -47,7 +47,7 @@ def event_id_of(parsed: ParsedMail) -> str:
     return ev.derived_id("email", parsed.dedupe_key)
 
 
-async def take(hub: "Hub", raw: bytes, *, edge: str, envelope_sender: str | None = None, envelope_recipients: list[str] | None = None) -> Taken:
+async def take(hub: "Core", raw: bytes, *, edge: str, envelope_sender: str | None = None, envelope_recipients: list[str] | None = None) -> Taken:
     """Raises BadMail (TooLarge) for mail the hub cannot take and BrokerUnavailable when
     the broker did not acknowledge; in both cases nothing may be acknowledged as taken."""
     settings = hub.settings
@@ -98,7 +98,7 @@ async def take(hub: "Hub", raw: bytes, *, edge: str, envelope_sender: str | None
     return Taken("accepted", event_id=event_id)
 
 
-async def thread_hint(hub: "Hub", parsed: ParsedMail, contact_id: str) -> dict[str, str] | None:
+async def thread_hint(hub: "Core", parsed: ParsedMail, contact_id: str) -> dict[str, str] | None:
     """The conversation this mail continues, from the read model: In-Reply-To/References
     naming our reply or an earlier mail of theirs, then the signed reply-address token,
     then the subject among this contact's conversations. Only the sender's own
@@ -136,7 +136,7 @@ async def thread_hint(hub: "Hub", parsed: ParsedMail, contact_id: str) -> dict[s
     return {"conversation_id": conv_row.id, "status": "resolved" if conv_row.status == "resolved" else "open", "queue": conv_row.queue or "", "by": found[1]}
 
 
-async def _bounce(hub: "Hub", parsed: ParsedMail, edge: str) -> Taken:
+async def _bounce(hub: "Core", parsed: ParsedMail, edge: str) -> Taken:
     """A delivery report marks our reply failed, in the reply's conversation; it never opens one."""
     assert parsed.bounce is not None
     message_id = threads.message_of(parsed.bounce.original_message_id, hub.settings.email_from)

@@ -16,13 +16,13 @@ from channels.email.parse import BadMail
 from hub.bus import BrokerUnavailable
 
 if TYPE_CHECKING:
-    from hub.web.context import Hub
+    from hub.core import Core
 
 log = logging.getLogger("hub.email.smtp")
 
 
 class _Handler:
-    def __init__(self, hub: "Hub") -> None:
+    def __init__(self, hub: "Core") -> None:
         self.hub = hub
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
@@ -65,7 +65,7 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-async def start(hub: "Hub") -> SmtpListener | None:
+async def start(hub: "Core") -> SmtpListener | None:
     if not hub.settings.smtp_listen:
         return None
     host, port = parse_listen(hub.settings.smtp_listen)

@@ -6,14 +6,14 @@ is final and its code is shown to the agent in words. Status callbacks come back
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, Mapping
 from urllib.parse import urlencode
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from channels.base import Channel, ChannelNotConfigured, OutboundReply, SendResult
+from channels.base import Channel, ChannelNotConfigured, OutboundReply, ReplyRefused, SendResult
 from hub.bus import Bus
 from hub.config import Settings
 from hub.domain import sms
@@ -34,7 +34,20 @@ ERRORS_IN_WORDS = {
 
 class SmsChannel(Channel):
     name: ClassVar[str] = "sms"
+    labels: ClassVar[Mapping[str, str]] = {"en": "SMS", "fa": "پیامک"}
     max_text: ClassVar[int] = sms.MAX_BODY
+    phone_address: ClassVar[bool] = True
+    delivery_states: ClassVar[tuple[str, ...]] = ("queued", "sent", "delivered", "failed")
+    routes: ClassVar[str] = "channels.sms.webhook:routes"
+    opener: ClassVar[str] = "channels.sms.media:open_item"
+
+    @classmethod
+    def check_reply(cls, text: str) -> dict[str, Any]:
+        """Twilio's limit, and what the reply costs: its encoding and segments (GSM 03.38)."""
+        if len(text) > sms.MAX_BODY:
+            raise ReplyRefused(413, "too_long", f"an SMS reply can be at most {sms.MAX_BODY} characters; this one has {len(text)}")
+        parts = sms.segments(text)
+        return {"encoding": parts.encoding, "segments": parts.count}
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         super().__init__(settings, bus)

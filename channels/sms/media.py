@@ -23,8 +23,8 @@ from aiohttp.resolver import DefaultResolver
 
 from channels.base import AttachmentUnavailable, Media, MediaTooLarge, read_capped
 from hub.config import Settings
+from hub.core import Core
 from hub.store.models import Message
-from hub.web.context import Hub
 
 log = logging.getLogger("hub.sms.media")
 MAX_REDIRECTS = 3
@@ -119,7 +119,7 @@ async def _answer(response: aiohttp.ClientResponse, cap: int) -> Media:
     return Media(content_type=response.headers.get("Content-Type", "application/octet-stream").split(";")[0], body=body)
 
 
-async def open_item(hub: Hub, message: Message, item: dict[str, Any]) -> Media:
+async def open_item(hub: Core, message: Message, item: dict[str, Any]) -> Media:
     """An agent opens an MMS item: fetched now, under the rules above."""
     if not item.get("url"):
         raise AttachmentUnavailable(404, "not_found", "no such SMS attachment")

@@ -13,15 +13,13 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from channels.base import accept_inbound
-from channels.sms.channel import ERRORS_IN_WORDS, STATUS_PATH
+from channels.sms.channel import ERRORS_IN_WORDS, STATUS_PATH, SmsChannel
 from hub import events as ev
 from hub import topics
 from hub.bus import BrokerUnavailable
 from hub.domain import sms
-from hub.domain.identity import contact_id_for
 from hub.domain.phone import NotAPhoneNumber, to_e164
-from hub.web.context import hub_of
-from hub.web.errors import ApiError
+from hub.http import ApiError, core_of
 
 log = logging.getLogger("hub.sms")
 PATH = "/webhooks/twilio/sms"
@@ -47,7 +45,7 @@ def media_of(form: dict[str, str]) -> list[dict[str, str]]:
 async def signed_form(request: web.Request) -> dict[str, str]:
     """The form, once X-Twilio-Signature matches the public URL Twilio called (path and
     query included); 404 while the channel is off, 403 on a bad signature."""
-    settings = hub_of(request).settings
+    settings = core_of(request).settings
     if not settings.twilio_auth_token:
         raise ApiError(404, "channel_off", "the SMS channel is not configured")
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
@@ -60,7 +58,7 @@ async def signed_form(request: web.Request) -> dict[str, str]:
 
 @routes.post(PATH)
 async def inbound_sms(request: web.Request) -> web.Response:
-    hub = hub_of(request)
+    hub = core_of(request)
     settings = hub.settings
     form = await signed_form(request)
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
@@ -74,7 +72,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
     said = sms.keyword(body)
     message = ev.InboundMessageAccepted(
         id=ev.derived_id("sms", sid),
-        contact_id=contact_id_for("sms", sender),
+        contact_id=SmsChannel.contact_id(sender),
         channel="sms",
         address=sender,
         text=body,
@@ -98,7 +96,7 @@ _FAILED = {"undelivered", "failed"}
 @routes.post(STATUS_PATH)
 async def delivery_status(request: web.Request) -> web.Response:
     """Twilio's status callback -> MessageDelivered / DeliveryFailed for our message."""
-    hub = hub_of(request)
+    hub = core_of(request)
     form = await signed_form(request)
     ids = {k: request.query.get(k, "") for k in ("m", "c", "k")}
     status = form.get("MessageStatus", "")

@@ -12,14 +12,14 @@ from channels.telegram import updates
 from channels.telegram.bot import bot_id
 from hub import events as ev
 from hub import topics
+from hub.core import Core
 from hub.domain.phone import NotAPhoneNumber, to_e164
-from hub.web.context import Hub
 
 log = logging.getLogger("hub.telegram")
 LINK_WAIT = 5.0  # seconds; the projector is normally ~100 ms behind
 
 
-async def _link_visible(hub: Hub, address: str, contact_id: str) -> None:
+async def _link_visible(hub: Core, address: str, contact_id: str) -> None:
     """Waits (briefly) until the read model shows the link: the chat's next update resolves
     its contact there, and Telegram sends it as soon as this one is answered. Without the
     wait it could still resolve to the chat's own contact and open a second conversation."""
@@ -31,7 +31,7 @@ async def _link_visible(hub: Hub, address: str, contact_id: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def accept(hub: Hub, incoming: updates.Incoming | None) -> str:
+async def accept(hub: Core, incoming: updates.Incoming | None) -> str:
     """What became of the update: "message", "edit" or "ignored" (a kind not handled)."""
     if incoming is None:
         return "ignored"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import warnings
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
@@ -33,7 +33,12 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 class TelegramChannel(Channel):
     name: ClassVar[str] = "telegram"
+    labels: ClassVar[Mapping[str, str]] = {"en": "Telegram", "fa": "تلگرام"}
     max_text: ClassVar[int] = MAX_REPLY
+    routes: ClassVar[str] = "channels.telegram.webhook:routes"
+    # each starts nothing unless TELEGRAM_MODE is its mode
+    listeners: ClassVar[tuple[str, ...]] = ("channels.telegram.webhook:start", "channels.telegram.polling:start")
+    opener: ClassVar[str] = "channels.telegram.media:open_item"
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         super().__init__(settings, bus)

@@ -14,8 +14,8 @@ from yarl import URL
 from channels.base import AttachmentUnavailable, Media, MediaTooLarge, read_capped
 from channels.telegram.bot import make_bot, scrub
 from hub.config import Settings
+from hub.core import Core
 from hub.store.models import Message
-from hub.web.context import Hub
 
 log = logging.getLogger("hub.telegram.media")
 _DEFAULT_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg"}
@@ -38,7 +38,7 @@ async def download(settings: Settings, url: URL, cap: int) -> bytes:
             return await read_capped(r, cap)
 
 
-async def open_item(hub: Hub, message: Message, item: dict[str, Any]) -> Media:
+async def open_item(hub: Core, message: Message, item: dict[str, Any]) -> Media:
     s = hub.settings
     if not item.get("file_id") or not s.telegram_bot_token:
         raise AttachmentUnavailable(404, "not_found", "no such Telegram attachment (or the channel is off)")

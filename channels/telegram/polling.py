@@ -19,7 +19,7 @@ from channels.telegram.bot import make_bot, scrub
 from channels.telegram.channel import retry_after_seconds
 from channels.telegram.updates import HANDLED_UPDATES, parse
 from hub.bus import BrokerUnavailable
-from hub.web.context import Hub
+from hub.core import Core
 
 log = logging.getLogger("hub.telegram")
 POLL_TIMEOUT = 25  # seconds Telegram holds a getUpdates open when nothing is waiting
@@ -27,7 +27,7 @@ PAUSE_AFTER_ERROR = 2.0
 
 
 class Poller:
-    def __init__(self, hub: Hub, bot: Bot) -> None:
+    def __init__(self, hub: Core, bot: Bot) -> None:
         self.hub = hub
         self.bot = bot
         self.offset: int | None = None
@@ -90,7 +90,7 @@ class Poller:
         await self.bot.shutdown()
 
 
-async def start(hub: Hub) -> Poller | None:
+async def start(hub: Core) -> Poller | None:
     s = hub.settings
     if not s.telegram_bot_token or s.telegram_mode != "polling":
         return None

@@ -20,8 +20,8 @@ from channels.telegram.bot import make_bot, scrub
 from channels.telegram.updates import HANDLED_UPDATES, NotAnUpdate, parse_json
 from hub.bus import BrokerUnavailable
 from hub.config import ConfigError, Settings
-from hub.web.context import Hub, hub_of
-from hub.web.errors import ApiError
+from hub.core import Core
+from hub.http import ApiError, core_of
 
 log = logging.getLogger("hub.telegram")
 PATH = "/webhooks/telegram"
@@ -38,7 +38,7 @@ def secret_matches(settings: Settings, given: str) -> bool:
 
 @routes.post(PATH)
 async def inbound_update(request: web.Request) -> web.Response:
-    hub = hub_of(request)
+    hub = core_of(request)
     settings = hub.settings
     if not settings.telegram_bot_token or settings.telegram_mode != "webhook":
         raise ApiError(404, "channel_off", "the Telegram webhook is not configured")
@@ -62,7 +62,7 @@ class WebhookRegistration:
     """setWebhook, retried in the background until Telegram took it (the route works
     meanwhile: Telegram keeps what it cannot deliver)."""
 
-    def __init__(self, hub: Hub, bot: Bot) -> None:
+    def __init__(self, hub: Core, bot: Bot) -> None:
         self.hub = hub
         self.bot = bot
         self.task = asyncio.create_task(self._register())
@@ -86,7 +86,7 @@ class WebhookRegistration:
         await self.bot.shutdown()
 
 
-async def start(hub: Hub) -> WebhookRegistration | None:
+async def start(hub: Core) -> WebhookRegistration | None:
     s = hub.settings
     if not s.telegram_bot_token or s.telegram_mode != "webhook":
         return None

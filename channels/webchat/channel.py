@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 from channels.base import Channel, OutboundReply, SendResult
 from hub import topics
@@ -12,7 +12,10 @@ from hub.events import WebChatMessageSent, derived_id
 
 class WebChatChannel(Channel):
     name: ClassVar[str] = "web"
+    labels: ClassVar[Mapping[str, str]] = {"en": "Web chat", "fa": "گفتگوی وب"}
     max_text: ClassVar[int] = 4096
+    delivery_states: ClassVar[tuple[str, ...]] = ("queued", "sent", "delivered", "failed")
+    routes: ClassVar[str] = "channels.webchat.socket:routes"
 
     async def send(self, reply: OutboundReply) -> SendResult:
         frame = WebChatMessageSent(

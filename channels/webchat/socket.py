@@ -20,11 +20,11 @@ from channels.webchat.typing import customer_typed
 from hub import events as ev
 from hub import topics
 from hub.bus import BrokerUnavailable
+from hub.domain.gate import Gate
 from hub.domain.identity import contact_id_for
+from hub.http import core_of
 from hub.store.queries import chat_history
 from hub.store.views import iso
-from hub.web.context import hub_of
-from hub.web.typing import Gate
 
 log = logging.getLogger("hub.webchat")
 STATIC = Path(__file__).parent / "static"
@@ -37,7 +37,7 @@ TYPING = Gate()
 
 
 def _signer(request: web.Request) -> Signer:
-    return Signer(hub_of(request).settings.secret_key, salt="webchat.session")
+    return Signer(core_of(request).settings.secret_key, salt="webchat.session")
 
 
 def resume_or_new(request: web.Request, given: str | None) -> tuple[str, str]:
@@ -66,7 +66,7 @@ def error(code: str, message: str, frame_id: Any = None) -> dict[str, Any]:
 
 
 async def on_message_frame(request: web.Request, session: str, profile: dict[str, str], frame: dict[str, Any]) -> dict[str, Any]:
-    hub = hub_of(request)
+    hub = core_of(request)
     frame_id, text = frame.get("id"), frame.get("text")
     if not isinstance(frame_id, str) or not frame_id or len(frame_id) > MAX_ID:
         return error("invalid", f"`id` must be a string of 1 to {MAX_ID} characters", frame_id)
@@ -108,7 +108,7 @@ def on_identify_frame(profile: dict[str, str], frame: dict[str, Any]) -> dict[st
 
 @routes.get("/chat/ws")
 async def chat_socket(request: web.Request) -> web.StreamResponse:
-    hub = hub_of(request)
+    hub = core_of(request)
     token, session = resume_or_new(request, request.query.get("session"))
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)

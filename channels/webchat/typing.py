@@ -15,9 +15,9 @@ from sqlalchemy import select
 from hub import events as ev
 from hub import topics
 from hub.bus import BrokerUnavailable
+from hub.core import Core
 from hub.domain.identity import contact_id_for
 from hub.store.models import Conversation, Identity
-from hub.web.context import Hub
 
 log = logging.getLogger("hub.webchat")
 # Publishing waits for the broker's ack; a typing signal must never hold up the message
@@ -25,7 +25,7 @@ log = logging.getLogger("hub.webchat")
 _in_flight: set[asyncio.Task[None]] = set()
 
 
-async def conversation_of(hub: Hub, session: str) -> tuple[str, str] | None:
+async def conversation_of(hub: Core, session: str) -> tuple[str, str] | None:
     """(conversation id, contact id) of a chat session, or None before its first message."""
     async with hub.db() as s:
         contact = await s.scalar(select(Identity.contact_id).where(Identity.channel == "web", Identity.address == session))
@@ -39,7 +39,7 @@ async def conversation_of(hub: Hub, session: str) -> tuple[str, str] | None:
     return (row[0], contact) if row else None
 
 
-async def _publish(hub: Hub, session: str) -> None:
+async def _publish(hub: Core, session: str) -> None:
     try:
         found = await conversation_of(hub, session)
         if found is None or hub.stopping:
@@ -52,7 +52,7 @@ async def _publish(hub: Hub, session: str) -> None:
         log.exception("typing signal failed", extra={"session": session})
 
 
-def customer_typed(hub: Hub, session: str) -> None:
+def customer_typed(hub: Core, session: str) -> None:
     task = asyncio.create_task(_publish(hub, session))
     _in_flight.add(task)
     task.add_done_callback(_in_flight.discard)

@@ -17,19 +17,17 @@ def identity_key(channel: str, address: str) -> str:
     return f"{channel}:{normalise_address(channel, address)}"
 
 
-#: Channels whose address is an E.164 phone number: one number is one contact on all of them.
-PHONE_CHANNELS = frozenset({"sms"})
-
-
 def contact_id_for_phone(e164: str) -> str:
     """The contact of a phone number, whichever channel learnt it (SMS sender, Telegram shared
     contact, a web form): the same number always gives the same contact."""
     return derived_id("contact", f"phone:{e164.strip()}")
 
 
-def contact_id_for(channel: str, address: str) -> str:
+def contact_id_for(channel: str, address: str, *, phone: bool = False) -> str:
     """A first-seen identity's contact id is derived from it, so every edge agrees on it
-    without a lookup and one sender's messages stay on one partition."""
-    if channel in PHONE_CHANNELS and address.strip().startswith("+"):
+    without a lookup and one sender's messages stay on one partition. `phone`: the channel's
+    addresses are E.164 numbers (its Channel.phone_address; channels/registry.py
+    `contact_id_for` asks it), and one number is one contact on every such channel."""
+    if phone and address.strip().startswith("+"):
         return contact_id_for_phone(address)
     return derived_id("contact", identity_key(channel, address))

@@ -100,7 +100,7 @@ State = QueueState
 def choose_queue(queues: Sequence[QueueConfig], channel: str, language: str = "") -> str:
     """The first queue that takes the channel (and the language, where the queue names any)."""
     for q in queues:
-        if channel in q.channels and (not q.languages or not language or language in q.languages):
+        if q.takes(channel) and (not q.languages or not language or language in q.languages):
             return q.name
     return queues[0].name if queues else DEFAULT_QUEUE
 

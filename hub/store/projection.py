@@ -8,14 +8,12 @@ from typing import Any, Sequence
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels import registry
 from hub import events as ev
 from hub.store.db import insert_for, insert_ignore
 from hub.store.models import Contact, Conversation, DeadLetter, Escalation, Identity, Message
 from hub.store.queries import conversation_views
 from hub.store.views import escalation_view, iso, message_view
-
-# Delivery only moves forward: a late "sent" callback must not undo "delivered".
-_DELIVERY_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 3}
 
 
 def _message_row(e: ev.Event) -> dict[str, Any] | None:
@@ -106,7 +104,9 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
     """Events that change a conversation or a message in place; returns the conversation touched."""
     if isinstance(e, (ev.MessageDelivered, ev.DeliveryFailed)):
         status = e.status if isinstance(e, ev.MessageDelivered) else "failed"
-        earlier = [k for k, rank in _DELIVERY_RANK.items() if rank < _DELIVERY_RANK[status]]
+        # delivery only moves forward (the channels' order): a late "sent" must not undo "delivered"
+        rank = registry.delivery_rank()
+        earlier = [k for k, r in rank.items() if r < rank.get(status, len(rank))]
         values: dict[str, Any] = {"delivery": status}
         if isinstance(e, ev.DeliveryFailed):
             values["error"] = e.error

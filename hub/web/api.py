@@ -9,12 +9,12 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
+from channels.base import ReplyRefused
 from channels.registry import ADAPTERS
 from hub import events as ev
 from hub import topics
 from hub.auth import authenticate, make_token
 from hub.bus import BrokerUnavailable
-from hub.domain import sms
 from hub.store.models import Conversation, Identity, User
 from hub.store.queries import BadCursor, get_conversation, list_conversations, queue_counts
 from hub.web.context import SESSION_COOKIE, csrf_token, hub_of, require
@@ -129,12 +129,10 @@ async def reply(request: web.Request) -> web.Response:
         ).first()
     if identity is None:
         raise ApiError(422, "no_identity", f"the customer has no {channel!r} address to reply to")
-    cost = None
-    if channel == "sms":
-        if len(text) > sms.MAX_BODY:
-            raise ApiError(413, "too_long", f"an SMS reply can be at most {sms.MAX_BODY} characters; this one has {len(text)}")
-        parts = sms.segments(text)
-        cost = {"encoding": parts.encoding, "segments": parts.count}
+    try:
+        cost = adapter.check_reply(text) if adapter else {}
+    except ReplyRefused as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from exc
     client_id = data.get("id")
     event = ev.ReplyRequested(
         id=ev.derived_id("reply", conv.id, str(client_id)) if isinstance(client_id, str) and client_id else ev.new_id(),
@@ -150,7 +148,7 @@ async def reply(request: web.Request) -> web.Response:
     return web.json_response(
         {"id": event.id, "conversation_id": conv.id, "direction": "out", "channel": channel, "text": text,
          "author": user["username"], "at": event.at.isoformat(), "delivery": "queued", "error": None, "attachments": [],
-         **({"sms": cost} if cost else {})},
+         **({channel: cost} if cost else {})},
         status=202,
     )
 

@@ -12,12 +12,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from channels import registry
-from channels.api.inbound import routes as api_channel_routes
-from channels.attachments import routes as attachment_routes
-from channels.sms.webhook import routes as sms_routes
-from channels.telegram.webhook import routes as telegram_routes
 from channels.webchat.socket import on_chat_delivered
-from channels.webchat.socket import routes as webchat_routes
 from hub import topics
 from hub.archive.writeahead import DatabaseWriteAhead
 from hub.bus import Bus
@@ -26,9 +21,10 @@ from hub.events import utcnow
 from hub.store.db import as_utc, make_engine, ping, sessionmaker
 from hub.store.models import DeadLetter, LogIncarnation, WorkerHeartbeat
 from hub.web.api import routes as api_routes
+from hub.web.attachments import routes as attachment_routes
 from hub.web.canned import routes as canned_routes
 from hub.web.contacts import routes as contact_routes
-from hub.web.context import HUB_KEY, Hub, hub_of
+from hub.web.context import HUB_KEY, Hub, hub_of, require
 from hub.web.dashboard import routes as dashboard_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.escalations import routes as escalation_routes
@@ -104,6 +100,14 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
 
+@routes.get("/api/v1/channels")
+async def channels_list(request: web.Request) -> web.Response:
+    """Every channel the hub has (channels/registry.py): name, labels (en, fa), whether its
+    address is a phone number, the delivery states it reports, its longest reply."""
+    require(request)
+    return web.json_response({"channels": registry.facts()})
+
+
 @routes.get("/")
 async def agent_page(_: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
@@ -115,6 +119,7 @@ async def manager_page(_: web.Request) -> web.FileResponse:
 
 
 async def _start(settings: Settings, app: web.Application) -> None:
+    registry.check(settings)
     engine = make_engine(settings.database_url)
     db = sessionmaker(engine)
     # with the archive on, an input is in the database before the edge answers 2xx
@@ -161,11 +166,9 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(workspace_routes)
     app.add_routes(contact_routes)
     app.add_routes(typing_routes)
-    app.add_routes(webchat_routes)
-    app.add_routes(api_channel_routes)
-    app.add_routes(sms_routes)
-    app.add_routes(telegram_routes)
     app.add_routes(attachment_routes)
+    for channel_routes in registry.web_routes():
+        app.add_routes(channel_routes)
     app.router.add_static("/static/", STATIC)
     app.on_startup.append(functools.partial(_start, settings))
     app.on_startup.append(freeze_startup_heap)  # after _start: hub/web/heap.py

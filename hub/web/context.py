@@ -5,65 +5,33 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.auth import AuthError, read_token, role_at_least
-from hub.bus import Bus
-from hub.config import Settings
-from hub.web.errors import ApiError
-from hub.web.live import LiveFeed, Sockets
+from hub.core import Core
+from hub.http import CORE_KEY, ApiError
+from hub.web.live import LiveFeed
 from hub.web.presence import PresenceBeat
 from hub.web.throttle import LoginThrottle
 
-HUB_KEY: web.AppKey["Hub"] = web.AppKey("hub")
+#: the app key of the web role's Hub; the same key as hub.http.CORE_KEY, so channel routes find it as a Core
+HUB_KEY: web.AppKey["Hub"] = CORE_KEY  # type: ignore[assignment]
 SESSION_COOKIE = "hub_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class ApiKeyCache:
-    """Verified keys for a minute, so an integrator's burst costs one lookup. Keys cannot be
-    revoked yet; when they can, a revoked key stops working within the minute."""
-
-    TTL = 60.0
-
-    def __init__(self) -> None:
-        self._seen: dict[str, tuple[str, float]] = {}
-
-    def get(self, key: str) -> str | None:
-        hit = self._seen.get(key)
-        if hit and hit[1] > time.monotonic():
-            return hit[0]
-        return None
-
-    def put(self, key: str, name: str) -> None:
-        if len(self._seen) > 10_000:
-            self._seen.clear()
-        self._seen[key] = (name, time.monotonic() + self.TTL)
-
-
 @dataclass
-class Hub:
-    settings: Settings
-    engine: AsyncEngine
-    db: async_sessionmaker[AsyncSession]
-    bus: Bus
-    sockets: Sockets = field(default_factory=Sockets)
+class Hub(Core):
+    """The web role: the core, and what only a web process holds."""
+
     feed: LiveFeed | None = None
-    counters: dict[str, int] = field(default_factory=dict)
-    api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
-    stopping: bool = False
     listeners: list[Any] = field(default_factory=list)  # channels.registry.Listener
     logins: LoginThrottle = field(default_factory=LoginThrottle)
     presence: PresenceBeat | None = None
-
-    def count(self, name: str, n: int = 1) -> None:
-        self.counters[name] = self.counters.get(name, 0) + n
 
 
 def hub_of(request: web.Request) -> Hub:

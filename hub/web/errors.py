@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from aiohttp import web
+
+from hub.http import ApiError, read_json, text_field
+
+__all__ = ["ApiError", "error_response", "errors_middleware", "read_json", "security_headers", "text_field"]
 
 log = logging.getLogger("hub.web")
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
 def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-async def read_json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise ApiError(413, "too_large", "request body too large") from exc
-    try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", "request body must be a JSON object")
-    return data
-
-
-def text_field(data: dict[str, Any], name: str, *, limit: int, required: bool = True) -> str:
-    value = data.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ApiError(400, "invalid", f"`{name}` must be a non-empty string")
-    if len(value) > limit:
-        raise ApiError(413, "too_long", f"`{name}` is longer than {limit} characters")
-    return value
 
 
 @web.middleware

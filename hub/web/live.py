@@ -5,56 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
-from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 
 from hub import events as ev
 from hub import topics
 from hub.bus import assign_all
 from hub.config import Settings
+from hub.sockets import Sockets
 from hub.web import typing as typing_signals
 
 log = logging.getLogger("hub.live")
-
-
-class Sockets:
-    """Who is connected to this process."""
-
-    def __init__(self) -> None:
-        self.agents: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
-        self.chats: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
-        # Sockets that receive frames without making their user available (a manager's
-        # dashboard must not put her in the routing of her queues).
-        self.watchers: set[web.WebSocketResponse] = set()
-
-    def is_online(self, name: str) -> bool:
-        return any(ws not in self.watchers for ws in self.agents.get(name, ()))
-
-    def online_agents(self) -> set[str]:
-        return {name for name in list(self.agents) if self.is_online(name)}
-
-    @staticmethod
-    async def _send_all(sockets: set[web.WebSocketResponse], frame: dict[str, Any]) -> int:
-        sent = 0
-        for ws in list(sockets):
-            if ws.closed:
-                continue
-            try:
-                await ws.send_json(frame)
-                sent += 1
-            except (ConnectionError, RuntimeError):
-                pass
-        return sent
-
-    async def to_agents(self, frame: dict[str, Any]) -> None:
-        for sockets in list(self.agents.values()):
-            await self._send_all(sockets, frame)
-
-    async def to_chat(self, session: str, frame: dict[str, Any]) -> int:
-        return await self._send_all(self.chats.get(session, set()), frame)
 
 
 class LiveFeed:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from channels import registry
 from hub.store.models import User
 from hub.web.context import hub_of, require
 from hub.web.presence import online_agents
@@ -31,7 +32,7 @@ async def agents(request: web.Request) -> web.Response:
 async def queues(request: web.Request) -> web.Response:
     require(request)
     return web.json_response({"queues": [
-        {"name": q.name, "channels": list(q.channels), "languages": list(q.languages)} for q in hub_of(request).settings.queues
+        {"name": q.name, "channels": list(q.channels or registry.names()), "languages": list(q.languages)} for q in hub_of(request).settings.queues
     ]})
 
 

@@ -97,7 +97,7 @@ first_response = "15m"
     s = config.load(_env(tmp_path, HUB_CONFIG=str(path)))
     assert s.queues == (
         QueueConfig("persian", ("sms", "telegram"), ("fa",)),
-        QueueConfig("support", config.DEFAULT_CHANNELS, ()),
+        QueueConfig("support", (), ()),
     )
     assert config.parse_duration(s.raw["sla"]["first_response"]) == 900
 
@@ -108,7 +108,8 @@ def test_no_queues_gives_one_support_queue(tmp_path: Path, body: str) -> None:
     path.write_text(body)
     s = config.load(_env(tmp_path, HUB_CONFIG=str(path)))
     assert [q.name for q in s.queues] == ["support"]
-    assert s.queues[0].channels == config.DEFAULT_CHANNELS
+    assert s.queues[0].channels == ()  # every channel
+    assert all(s.queues[0].takes(c) for c in ("sms", "email", "telegram", "web", "api"))
 
 
 def test_no_config_file_gives_one_support_queue(tmp_path: Path) -> None:

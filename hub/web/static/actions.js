@@ -53,7 +53,7 @@ function renderChannels(c) {
   if (actions.channelConv !== c.id) { actions.chosenChannel = null; actions.channelConv = c.id; actions.cost = null; }
   const channels = [...new Set(((c.contact && c.contact.identities) || []).map((i) => i.channel))];
   if (c.channel && !channels.includes(c.channel)) channels.unshift(c.channel);
-  select.replaceChildren(...channels.map((ch) => el("option", { value: ch }, ch)));
+  select.replaceChildren(...channels.map((ch) => el("option", { value: ch }, channelLabel(ch))));  // agent.js
   // The agent's own pick holds while she stays on this conversation; otherwise the latest channel.
   select.value = channels.includes(actions.chosenChannel) ? actions.chosenChannel : (c.channel || channels[0] || "");
   select.setAttribute("aria-label", t("replyChannel"));

@@ -40,6 +40,13 @@ const state = {
 let lang = localStorage.getItem("hub.lang") === "fa" ? "fa" : "en";
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => I18N[lang][key] ?? I18N.en[key] ?? key;
+// What each channel is called, per language, from the hub's one list (GET /api/v1/channels).
+const CHANNEL_LABELS = {};
+const channelLabel = (name) => (CHANNEL_LABELS[name] && (CHANNEL_LABELS[name][lang] || CHANNEL_LABELS[name].en)) || name;
+async function loadChannels() {
+  const found = await api("GET", "/api/v1/channels");
+  for (const c of found.channels || []) CHANNEL_LABELS[c.name] = c.labels || {};
+}
 const enc = encodeURIComponent;
 
 
@@ -123,7 +130,7 @@ function applyLang() {
 // ---- queue ----------------------------------------------------------------------------
 
 function convItem(c) {
-  const top = el("div", { class: "conv-top" }, el("span", { class: "badge" }, c.channel), bidi(contactName(c)));
+  const top = el("div", { class: "conv-top" }, el("span", { class: "badge", dataset: { channel: c.channel } }, channelLabel(c.channel)), bidi(contactName(c)));
   if (c.complaint) top.append(el("span", { class: "badge flag" }, t("complaint")));
   if (c.priority === "high" || c.priority === "urgent") top.append(el("span", { class: "badge flag" }, c.priority));
   top.append(slaBadge(c.sla));  // sla.js
@@ -163,7 +170,7 @@ function renderCounts() {
   const status = $("#filter-status");
   for (const o of status.options) if (o.value) o.textContent = state.counts ? `${t(o.value)} (${num((c.status || {})[o.value])})` : t(o.value);
   fillSelect($("#filter-queue"), c.queue, (n) => n || "—");
-  fillSelect($("#filter-channel"), c.channel, (n) => n);
+  fillSelect($("#filter-channel"), c.channel, channelLabel);
   document.querySelectorAll(".scope").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.scope === state.scope)));
 }
 
@@ -208,7 +215,7 @@ function refreshQueueSoon(opts = { quiet: true }) {
 function messageItem(m) {
   const dir = ["in", "out", "note"].includes(m.direction) ? m.direction : "in";
   const meta = el("div", { class: "msg-meta muted" });
-  if (m.channel) meta.append(el("span", { class: "badge" }, m.channel));
+  if (m.channel) meta.append(el("span", { class: "badge", dataset: { channel: m.channel } }, channelLabel(m.channel)));
   if (m.author) meta.append(bidi(authorName(m)), " · ");
   meta.append(el("time", { datetime: m.at || "" }, when(m.at)));
   const li = el("li", { class: `msg msg-${dir}`, dataset: { id: m.id } }, meta, el("div", { class: "text", dir: "auto" }, ...bidiText(m.display_text || m.text || "")));
@@ -247,7 +254,7 @@ function renderHeader(c) {
   const head = $("#conversation .conv-head");
   head.querySelector(".contact-name").textContent = contactName(c);
   head.querySelector(".identities").replaceChildren(...((c.contact && c.contact.identities) || []).map((i) =>
-    el("li", {}, el("span", { class: "badge" }, i.channel), bidi(i.address))));
+    el("li", {}, el("span", { class: "badge", dataset: { channel: i.channel } }, channelLabel(i.channel)), bidi(i.address))));
   const meta = [el("span", { class: `status status-${c.status}` }, t(c.status)),
     " · ", `${t("queue")}: `, bidi(c.queue || "—"),
     " · ", c.assignee ? bidi(c.assignee) : t("unassigned")];
@@ -405,7 +412,7 @@ function showApp() {
   $("#app").hidden = false;
   $("#logout").hidden = false;
   $("#whoami").textContent = state.user ? state.user.username : "";
-  loadQueue(false).catch(ignore);
+  loadChannels().catch(ignore).finally(() => loadQueue(false).catch(ignore));
   connectLive();
   document.dispatchEvent(new Event("hub:signedin"));
 }

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Page
 
+from channels.sms.channel import SmsChannel
 from hub import events as ev
 from hub.domain import sms
 from tests.support import Hub, configured_hub, eventually, project
@@ -103,7 +104,8 @@ async def test_agent_works_a_conversation_with_canned_text_channels_assignment_a
         cost = await page.inner_text("#reply-cost")
         sent = page.locator("#messages li.msg-out", has_text="this is alice")
         await sent.wait_for()
-        assert await sent.locator(".badge").first.inner_text() == "sms"
+        badge = sent.locator(".badge").first  # the channel's label from the registry, in the page's language
+        assert (await badge.get_attribute("data-channel"), await badge.inner_text()) == ("sms", SmsChannel.labels["en"])
 
         async def reply_on_sms() -> Any:
             detail = await _get(http, f"{hub.url}/api/v1/conversations/{sara['id']}", alice)

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from channels import registry
 from channels.base import AttachmentUnavailable
-from channels.registry import ATTACHMENT_OPENERS
 from hub.store.models import Message
 from hub.web.context import hub_of, require
 from hub.web.errors import ApiError
@@ -31,7 +31,7 @@ async def open_attachment(request: web.Request) -> web.Response:
         item: dict[str, Any] | None = (message.attachments or [])[int(request.match_info["index"])] if message else None
     except (ValueError, IndexError):
         item = None
-    opener = ATTACHMENT_OPENERS.get(message.channel) if message else None
+    opener = registry.attachment_opener(message.channel) if message else None
     if message is None or item is None or opener is None:
         raise ApiError(404, "not_found", "no such attachment")
     try:

@@ -13,10 +13,12 @@ from hub import events as ev
 from hub.store.db import insert_for, insert_ignore
 from hub.store.models import Contact, Conversation, DeadLetter, Escalation, Identity, Message
 from hub.store.queries import conversation_views
-from hub.store.views import escalation_view, iso, message_view
+from hub.store.views import escalation_view, iso, message_json, message_view
 
 
-def _message_row(e: ev.Event) -> dict[str, Any] | None:
+def message_row(e: ev.Event) -> dict[str, Any] | None:
+    """The messages row an event writes (None for other events); views.message_json of it
+    is the Message the API and the live frames show."""
     base = {"id": e.id, "conversation_id": e.conversation_id, "at": e.at, "attachments": [], "meta": {}, "provider_id": "", "delivery": None}  # type: ignore[attr-defined]
     if isinstance(e, ev.MessageReceived):
         return {**base, "direction": "in", "channel": e.channel, "text": e.text, "author": e.name or e.address,
@@ -271,17 +273,14 @@ async def _insert_run(s: AsyncSession, run: Sequence[ev.Event], frames: list[dic
     for e in run:
         if isinstance(e, ev.ConversationOpened):
             touched[e.conversation_id] = None
-    rows = [r for r in (_message_row(e) for e in run) if r is not None]
+    rows = [r for r in (message_row(e) for e in run) if r is not None]
     written = await _insert_rows(s, Message, rows, ["id"], returning=Message.id) if rows else set()
     new_rows = [r for r in rows if r["id"] in written]
     await _apply_new_messages(s, new_rows)
     await _apply_context(s, [r for r in new_rows if r["direction"] == "in" and r["meta"]])
     for r in new_rows:
         touched[r["conversation_id"]] = None
-        frames.append({"type": "message.created", "conversation_id": r["conversation_id"], "message": {
-            "id": r["id"], "conversation_id": r["conversation_id"], "direction": r["direction"], "channel": r["channel"],
-            "text": r["text"], "author": r["author"], "at": iso(r["at"]), "delivery": r["delivery"], "error": None,
-            "attachments": r["attachments"], **({"display_text": r["meta"]["display_text"]} if r["meta"].get("display_text") else {})}})
+        frames.append({"type": "message.created", "conversation_id": r["conversation_id"], "message": message_json(r)})
 
 
 async def apply(s: AsyncSession, events: Sequence[ev.Event]) -> list[dict[str, Any]]:

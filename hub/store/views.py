@@ -1,9 +1,10 @@
-"""Rows -> the JSON shapes of CONTRACT.md. One place, used by the API and the projector."""
+"""Rows -> the JSON shapes of contract.md, built in one place: the API's reads and its 202
+answers, the projector's live frames and the chat history all call these."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from hub.store.db import as_utc
 from hub.store.models import Contact, Conversation, Escalation, Identity, Message
@@ -24,26 +25,36 @@ def complaint_since(c: Conversation) -> datetime:
     return c.complaint_at or c.created_at
 
 
-def message_view(m: Message) -> dict[str, Any]:
+_MESSAGE_COLUMNS = ("id", "conversation_id", "direction", "channel", "text", "author", "at", "delivery", "error", "attachments", "meta")
+
+
+def message_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The Message of contract.md from a row's columns (a stored row, or the row the
+    projection is about to write: hub/store/projection.py `message_row`)."""
+    meta = row.get("meta") or {}
     return {
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "direction": m.direction,
-        "channel": m.channel,
-        "text": m.text,
-        "author": m.author,
-        "at": iso(m.at),
-        "delivery": m.delivery,
-        "error": m.error,
-        "attachments": m.attachments or [],
+        "id": row["id"],
+        "conversation_id": row["conversation_id"],
+        "direction": row["direction"],
+        "channel": row["channel"],
+        "text": row["text"],
+        "author": row["author"],
+        "at": iso(row["at"]),
+        "delivery": row.get("delivery"),
+        "error": row.get("error"),
+        "attachments": list(row.get("attachments") or []),
         # A customer's edits (Telegram): the text above is the latest, earlier versions here.
-        "edited_at": (m.meta or {}).get("edited_at"),
-        "edits": [{"text": x.get("text", ""), "at": x.get("at")} for x in (m.meta or {}).get("edits") or []],
+        "edited_at": meta.get("edited_at"),
+        "edits": [{"text": x.get("text", ""), "at": x.get("at")} for x in meta.get("edits") or []],
         # What an agent needs of a channel's extras: an email's new words without the quoted
         # history (the full text stays in `text`), and whether a machine sent it.
-        **({"display_text": m.meta["display_text"]} if (m.meta or {}).get("display_text") else {}),
-        **({"automatic": m.meta["automatic"]} if (m.meta or {}).get("automatic") else {}),
+        **({"display_text": meta["display_text"]} if meta.get("display_text") else {}),
+        **({"automatic": meta["automatic"]} if meta.get("automatic") else {}),
     }
+
+
+def message_view(m: Message) -> dict[str, Any]:
+    return message_json({c: getattr(m, c) for c in _MESSAGE_COLUMNS})
 
 
 def contact_view(c: Contact | None, identities: Iterable[Identity]) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from hub import topics
 from hub.auth import authenticate, make_token
 from hub.bus import BrokerUnavailable
 from hub.store.models import Conversation, Identity, User
+from hub.store.projection import message_row
 from hub.store.queries import BadCursor, get_conversation, list_conversations, queue_counts
+from hub.store.views import message_json
 from hub.web.context import SESSION_COOKIE, csrf_token, hub_of, require
 from hub.web.errors import ApiError, error_response, read_json, text_field
 
@@ -111,6 +113,13 @@ async def conversation(request: web.Request) -> web.Response:
     return web.json_response(view)
 
 
+def as_message(event: ev.ReplyRequested | ev.NoteAdded) -> dict[str, Any]:
+    """The Message a reply or note will be in the read model, answered at once with the 202."""
+    row = message_row(event)
+    assert row is not None  # both events write a message row
+    return message_json(row)
+
+
 @routes.post("/api/v1/conversations/{id}/replies")
 async def reply(request: web.Request) -> web.Response:
     user = require(request)
@@ -146,9 +155,7 @@ async def reply(request: web.Request) -> web.Response:
     await publish(request, topics.CONVERSATIONS, conv.contact_id, event)
     log.info("reply requested", extra={"conversation_id": conv.id, "channel": channel, "agent": user["username"], "message_id": event.id})
     return web.json_response(
-        {"id": event.id, "conversation_id": conv.id, "direction": "out", "channel": channel, "text": text,
-         "author": user["username"], "at": event.at.isoformat(), "delivery": "queued", "error": None, "attachments": [],
-         **({channel: cost} if cost else {})},
+        {**as_message(event), **({channel: cost} if cost else {})},
         status=202,
     )
 
@@ -161,7 +168,7 @@ async def note(request: web.Request) -> web.Response:
     conv = await load_conversation(request)
     event = ev.NoteAdded(contact_id=conv.contact_id, conversation_id=conv.id, text=text, author=user["username"])
     await publish(request, topics.CONVERSATIONS, conv.contact_id, event)
-    return web.json_response({"id": event.id, "direction": "note", "text": text, "author": user["username"], "at": event.at.isoformat()}, status=202)
+    return web.json_response(as_message(event), status=202)
 
 
 @routes.post("/api/v1/conversations/{id}/assign")

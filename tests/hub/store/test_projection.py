@@ -549,3 +549,17 @@ async def test_a_start_payload_is_kept_on_the_conversation_context(store: Store)
                                text="/start order-1234", meta={"start_payload": "order-1234", "update_id": 1})
     await store.apply([opened("c-ctx", channel="telegram", address="42"), start, received("c-ctx", "m-plain", T0 + timedelta(seconds=1))])
     assert (await conversation(store, "c-ctx")).context == {"start_payload": "order-1234"}
+
+
+async def test_the_live_frame_carries_the_same_message_as_the_api(store: Store) -> None:
+    """One shape per wire format: a message.created frame's Message is the one the API reads
+    back (it lacked edited_at, edits and automatic before)."""
+    mail = dataclasses.replace(received("c1", "m1", T0, "thanks\n> earlier mail", channel="email", address="sara@example.com"),
+                               meta={"display_text": "thanks", "automatic": "auto-replied"})
+    frames = await store.apply([opened("c1", channel="email", address="sara@example.com"), mail])
+    (created,) = [f["message"] for f in frames if f["type"] == "message.created"]
+    async with store.sessions() as s:
+        found = await queries.get_conversation(s, "c1")
+    assert found is not None
+    assert created == found["messages"][0]
+    assert (created["display_text"], created["automatic"], created["edits"]) == ("thanks", "auto-replied", [])

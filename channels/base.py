@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import topics
@@ -17,7 +16,7 @@ from hub.bus import Bus
 from hub.config import Settings
 from hub.domain.identity import contact_id_for, contact_id_for_phone, normalise_address
 from hub.events import ContactsMerged, InboundMessageAccepted, derived_id
-from hub.store.models import Identity
+from hub.store import lookups
 
 if TYPE_CHECKING:
     import aiohttp
@@ -167,9 +166,7 @@ async def resolve_contact(db: async_sessionmaker[AsyncSession], channel: str, ad
     Channel.phone_address). Not cached, so a link made by another process is followed at
     once; the lookup is one primary-key read."""
     async with db() as s:
-        linked = await s.scalar(
-            select(Identity.contact_id).where(Identity.channel == channel, Identity.address == normalise_address(channel, address))
-        )
+        linked = await lookups.linked_contact(s, channel, normalise_address(channel, address))
     return linked or contact_id_for(channel, address, phone=phone)
 
 

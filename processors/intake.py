@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Awaitable, Callable, Mapping, MutableMapping
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import events as ev
 from hub import topics
 from hub.config import Settings
 from hub.domain import threading
-from hub.store.models import Conversation
+from hub.store import lookups
 from processors.base import Handler, Outcome, Staged
 from processors.state_codec import StateCodec
 
@@ -25,13 +24,7 @@ OpenLookup = Callable[[str], Awaitable[str | None]]
 def read_model_lookup(db: async_sessionmaker[AsyncSession]) -> OpenLookup:
     async def open_conversation(contact_id: str) -> str | None:
         async with db() as s:
-            found: str | None = await s.scalar(
-                select(Conversation.id)
-                .where(Conversation.contact_id == contact_id, Conversation.status != "resolved")
-                .order_by(Conversation.created_at.desc())
-                .limit(1)
-            )
-            return found
+            return await lookups.open_conversation(s, contact_id)
 
     return open_conversation
 

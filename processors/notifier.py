@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Awaitable, Callable, MutableMapping
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.base import OutboundReply
@@ -17,7 +16,7 @@ from hub import events as ev
 from hub import topics
 from hub.config import Settings
 from hub.domain import notify
-from hub.store.models import User
+from hub.store import lookups
 from processors.base import Handler, Outcome, Staged
 from processors.sends import Sender
 
@@ -29,8 +28,7 @@ People = Callable[[], Awaitable[list[notify.Person]]]
 def people_in(db: async_sessionmaker[AsyncSession]) -> People:
     async def people() -> list[notify.Person]:
         async with db() as s:
-            rows = await s.scalars(select(User))
-            return [notify.Person(u.username, u.role, u.email, u.telegram, u.phone) for u in rows]
+            return [notify.Person(u.username, u.role, u.email, u.telegram, u.phone) for u in await lookups.users(s)]
 
     return people
 

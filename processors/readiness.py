@@ -9,8 +9,7 @@ from typing import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.events import utcnow
-from hub.store.db import insert_for
-from hub.store.models import WorkerHeartbeat
+from hub.store import workers
 
 log = logging.getLogger("hub.worker")
 SETTLED_AFTER = 3.0  # a first join often takes two generations; ready once it settled
@@ -46,8 +45,7 @@ class Heartbeat:
         if state == self.written and time.monotonic() - self.written_at < REWRITE_AFTER:
             return
         async with self.db() as session, session.begin():
-            stmt = insert_for(session, WorkerHeartbeat).values(**values)
-            await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={k: v for k, v in values.items() if k != "id"}))
+            await workers.beat(session, values)
         self.written, self.written_at = state, time.monotonic()
         if ready and not self.said_ready:
             self.said_ready = True

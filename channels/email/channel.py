@@ -18,15 +18,15 @@ from typing import Any, ClassVar, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from channels.base import Channel, ChannelNotConfigured, OutboundReply, SendResult
 from channels.email import threads
 from hub.bus import Bus
 from hub.config import Settings
+from hub.store import lookups
 from hub.store.db import make_engine, sessionmaker
-from hub.store.models import Conversation, Message
+from hub.store.models import Conversation
 
 AUTOMATIC_AUTHOR = "hub"
 
@@ -132,10 +132,7 @@ class EmailChannel(Channel):
         """(subject, the customer's last mail's ids) from the read model, at send time."""
         async with self.db()() as s:
             conv = await s.get(Conversation, conversation_id)
-            last = (await s.scalars(
-                select(Message).where(Message.conversation_id == conversation_id, Message.direction == "in", Message.channel == "email")
-                .order_by(Message.at.desc()).limit(1)
-            )).first()
+            last = await lookups.last_inbound(s, conversation_id, "email")
         meta = dict(last.meta or {}) if last is not None else {}
         return (conv.subject if conv is not None else ""), {"message_id": meta.get("message_id", ""), "references": meta.get("references", [])}
 

@@ -11,16 +11,14 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from channels.base import accept_inbound, resolve_contact
 from channels.email import threads
 from channels.email.parse import BadMail, ParsedMail, parse
 from hub import events as ev
 from hub import topics
 from hub.events import utcnow
-from hub.store.db import insert_ignore
-from hub.store.models import Conversation, Message, Original
+from hub.store import lookups
+from hub.store.models import Conversation, Message
 
 if TYPE_CHECKING:
     from hub.core import Core
@@ -70,8 +68,7 @@ async def take(hub: "Core", raw: bytes, *, edge: str, envelope_sender: str | Non
         return Taken("ignored", detail=parsed.automatic)
     event_id = event_id_of(parsed)
     async with hub.db() as s, s.begin():
-        await insert_ignore(s, Original, {"id": event_id, "channel": "email", "content_type": "message/rfc822", "size": len(raw),
-                                          "content": raw, "received_at": utcnow()}, ["id"])
+        await lookups.keep_original(s, event_id, "email", "message/rfc822", raw, utcnow())
     meta: dict[str, Any] = {
         "message_id": parsed.message_id,
         "references": (parsed.references + [i for i in parsed.in_reply_to if i not in parsed.references])[-20:],
@@ -109,10 +106,10 @@ async def thread_hint(hub: "Core", parsed: ParsedMail, contact_id: str) -> dict[
     async with hub.db() as s:
         found: tuple[str, str] | None = None
         if ours:
-            conv = await s.scalar(select(Message.conversation_id).where(Message.id.in_(ours)).limit(1))
+            conv = await lookups.conversation_of_messages(s, ours)
             found = (conv, "references") if conv else None
         if found is None and refs:
-            conv = await s.scalar(select(Message.conversation_id).where(Message.channel == "email", Message.provider_id.in_(refs)).limit(1))
+            conv = await lookups.conversation_of_provider_ids(s, "email", refs)
             found = (conv, "references") if conv else None
         if found is None:
             conv = threads.conversation_of_token(parsed.recipients, hub.settings.secret_key)
@@ -122,8 +119,7 @@ async def thread_hint(hub: "Core", parsed: ParsedMail, contact_id: str) -> dict[
             row = await s.get(Conversation, found[0])
             candidates = [row] if row is not None else []
         elif threads.normalise_subject(parsed.subject):
-            rows = await s.scalars(select(Conversation).where(Conversation.contact_id == contact_id, Conversation.subject != "")
-                                   .order_by(Conversation.last_message_at.desc()).limit(50))
+            rows = await lookups.conversations_with_subjects(s, contact_id)
             wanted = threads.normalise_subject(parsed.subject)
             candidates = [c for c in rows if threads.normalise_subject(c.subject) == wanted][:1]
             found = (candidates[0].id, "subject") if candidates else None

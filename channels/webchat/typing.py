@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import select
-
 from hub import events as ev
 from hub import topics
 from hub.bus import BrokerUnavailable
 from hub.core import Core
 from hub.domain.identity import contact_id_for
-from hub.store.models import Conversation, Identity
+from hub.store import lookups
 
 log = logging.getLogger("hub.webchat")
 # Publishing waits for the broker's ack; a typing signal must never hold up the message
@@ -28,15 +26,9 @@ _in_flight: set[asyncio.Task[None]] = set()
 async def conversation_of(hub: Core, session: str) -> tuple[str, str] | None:
     """(conversation id, contact id) of a chat session, or None before its first message."""
     async with hub.db() as s:
-        contact = await s.scalar(select(Identity.contact_id).where(Identity.channel == "web", Identity.address == session))
-        contact = contact or contact_id_for("web", session)
-        row = (await s.execute(
-            select(Conversation.id)
-            .where(Conversation.contact_id == contact)
-            .order_by(Conversation.status == "resolved", Conversation.last_message_at.desc())
-            .limit(1)
-        )).first()
-    return (row[0], contact) if row else None
+        contact = await lookups.linked_contact(s, "web", session) or contact_id_for("web", session)
+        conversation = await lookups.current_conversation(s, contact)
+    return (conversation, contact) if conversation else None
 
 
 async def _publish(hub: Core, session: str) -> None:

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from channels import registry
 from channels.webchat.socket import on_chat_delivered
@@ -18,8 +17,8 @@ from hub.archive.writeahead import DatabaseWriteAhead
 from hub.bus import Bus
 from hub.config import Settings
 from hub.events import utcnow
+from hub.store import workers
 from hub.store.db import as_utc, make_engine, ping, sessionmaker
-from hub.store.models import DeadLetter, LogIncarnation, WorkerHeartbeat
 from hub.web.api import routes as api_routes
 from hub.web.attachments import routes as attachment_routes
 from hub.web.canned import routes as canned_routes
@@ -58,8 +57,8 @@ async def readiness(hub: Hub) -> dict[str, str]:
     try:
         await asyncio.wait_for(ping(hub.engine), 3)
         async with hub.db() as s:
-            rows = list(await s.scalars(select(WorkerHeartbeat).where(WorkerHeartbeat.ready.is_(True))))
-            current = await s.scalar(select(LogIncarnation.id).order_by(LogIncarnation.started_at.desc()).limit(1))
+            rows = await workers.ready(s)
+            current = await workers.current_log(s)
         # a worker of an earlier run (its heartbeat still fresh after a restart) reads another log
         fresh = [r for r in rows if as_utc(r.heartbeat_at) > utcnow() - HEARTBEAT_FRESH and r.log_id == current]
         checks["database"] = "ok"
@@ -86,7 +85,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     hub = hub_of(request)
     async with hub.db() as s:
-        dead = await s.scalar(select(func.count()).select_from(DeadLetter))
+        dead = await workers.dead_letters(s)
     lines = [
         "# TYPE hub_deadletters_total counter",
         f"hub_deadletters_total {dead or 0}",

@@ -1,0 +1,79 @@
+"""The small reads the edges and the worker make of the read model: whose an address is,
+which conversation a message belongs in, who is told of an escalation. Each takes the
+caller's session; SQL stays in hub/store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.store.db import insert_ignore
+from hub.store.models import Conversation, Identity, Message, Original, User
+
+
+async def linked_contact(s: AsyncSession, channel: str, address: str) -> str | None:
+    """The contact an identity was linked to, as projected (None: never seen)."""
+    found: str | None = await s.scalar(select(Identity.contact_id).where(Identity.channel == channel, Identity.address == address))
+    return found
+
+
+async def open_conversation(s: AsyncSession, contact_id: str) -> str | None:
+    """The contact's newest conversation not resolved."""
+    found: str | None = await s.scalar(
+        select(Conversation.id)
+        .where(Conversation.contact_id == contact_id, Conversation.status != "resolved")
+        .order_by(Conversation.created_at.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def current_conversation(s: AsyncSession, contact_id: str) -> str | None:
+    """The contact's conversation still being worked, else her latest."""
+    found: str | None = await s.scalar(
+        select(Conversation.id)
+        .where(Conversation.contact_id == contact_id)
+        .order_by(Conversation.status == "resolved", Conversation.last_message_at.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def users(s: AsyncSession) -> list[User]:
+    return list(await s.scalars(select(User)))
+
+
+async def conversation_of_messages(s: AsyncSession, message_ids: Sequence[str]) -> str | None:
+    """The conversation of the first of our messages found among `message_ids`."""
+    found: str | None = await s.scalar(select(Message.conversation_id).where(Message.id.in_(list(message_ids))).limit(1))
+    return found
+
+
+async def conversation_of_provider_ids(s: AsyncSession, channel: str, provider_ids: Sequence[str]) -> str | None:
+    """The conversation of a message that `channel`'s provider knows by one of `provider_ids`."""
+    found: str | None = await s.scalar(
+        select(Message.conversation_id).where(Message.channel == channel, Message.provider_id.in_(list(provider_ids))).limit(1))
+    return found
+
+
+async def conversations_with_subjects(s: AsyncSession, contact_id: str, limit: int = 50) -> list[Conversation]:
+    """The contact's conversations that have a subject, newest activity first."""
+    return list(await s.scalars(select(Conversation).where(Conversation.contact_id == contact_id, Conversation.subject != "")
+                                .order_by(Conversation.last_message_at.desc()).limit(limit)))
+
+
+async def last_inbound(s: AsyncSession, conversation_id: str, channel: str) -> Message | None:
+    """The customer's latest message on `channel` in the conversation."""
+    return (await s.scalars(
+        select(Message).where(Message.conversation_id == conversation_id, Message.direction == "in", Message.channel == channel)
+        .order_by(Message.at.desc()).limit(1)
+    )).first()
+
+
+async def keep_original(s: AsyncSession, event_id: str, channel: str, content_type: str, content: bytes, received_at: datetime) -> None:
+    """The bytes a message arrived as, once (an attachment is cut out of them when opened)."""
+    await insert_ignore(s, Original, {"id": event_id, "channel": channel, "content_type": content_type, "size": len(content),
+                                      "content": content, "received_at": received_at}, ["id"])

@@ -3,7 +3,7 @@
     python -m bench [--rates 100,500,1000,2000] [--seconds 10] [--database sqlite|postgres] [--bare]
                     [--hold-seconds 30] [--no-two-workers] [--open-conversations 20000] [--timer-clocks 100000]
                     [--profile-rate 1000] [--profile-seconds 15]
-                    [--archive-rates 100] [--restart-messages 10000] [--restart-concurrency 16]
+                    [--archive-rates 100] [--projector-rates 1000] [--restart-messages 10000] [--restart-concurrency 16]
                     [--no-pages | --pages-only] [--pages-conversations 10000] [--pages-postgres URL]
 
 The hub is configured as a real install (bench/install.py: SLA policies, a complaint ladder,
@@ -20,7 +20,8 @@ Then, unless --no-pages, the page timings of bench/pages.py (every page and API 
 10,000 conversations in the database) on SQLite and, given a URL, on PostgreSQL.
 
 The rates run with HUB_ARCHIVE off (as deploy/ runs on Apache Kafka); --archive-rates run
-again on a hub with the archive on (as `contacthub run` runs), and --restart-messages
+again on a hub with the archive on (as `contacthub run` runs), --projector-rates on a hub
+whose projector is a process of its own (HUB_PROJECTOR=process), and --restart-messages
 measure the archive's size and a restart's refill and rebuild (bench/restart.py).
 """
 
@@ -87,6 +88,12 @@ def archive_run(hub: Hub) -> bool:
     return hub.env.get("HUB_ARCHIVE", "0") not in ("0", "off", "false", "no")
 
 
+def variant_run(hub: Hub) -> bool:
+    """A pass that measures the rates again in another shape (the archive on, the projector
+    in a process of its own): the SMS webhook, the hold and the workers run once, on the first."""
+    return archive_run(hub) or hub.env.get("HUB_PROJECTOR") == "process"
+
+
 async def hold_and_workers(args: argparse.Namespace, rows: list[dict[str, Any]], hub: Hub, key: str, live: LiveSocket, extra: dict[str, Any]) -> None:
     """The highest rate kept up with, held for --hold-seconds; then the highest rate offered
     again with a second worker beside the first."""
@@ -148,7 +155,7 @@ async def measure(args: argparse.Namespace, rates: list[int], hub: Hub, rows: li
             sms_rows.append({"rate": args.sms_rate, "hub": h})
             print(f"sms webhook at {args.sms_rate}/s: {h['accepted']}/{h['started']} answered 200 (p99 {h['post_p99_ms']:.0f} ms), "
                   f"webhook -> agent queue p50 {h['p50_ms']:.0f} ms, p99 {h['p99_ms']:.0f} ms, lost {h['lost']}, errors {h['errors']}", flush=True)
-        if not archive_run(hub):  # once, on the hub as deploy/ runs it
+        if not variant_run(hub):  # once, on the hub as deploy/ runs it
             await hold_and_workers(args, rows, hub, key, live, extra)
         rss["live_socket_disconnects"] = live.disconnects
     finally:
@@ -200,6 +207,9 @@ async def main(args: argparse.Namespace) -> int:
         if args.archive_rates:
             print("\nthe same with the archive on (HUB_ARCHIVE=1, as `contacthub run`)", flush=True)
             failed = bool(await throughput(args, args.archive_rates, archive=True)) or failed
+        if args.projector_rates:
+            print("\nthe same with the projector in a process of its own (HUB_PROJECTOR=process, archive off)", flush=True)
+            failed = bool(await throughput(args, args.projector_rates, archive=False, projector_process=True)) or failed
         if args.open_conversations:
             print(f"\n{args.open_conversations} open conversations with their clocks", flush=True)
             opened = await capacity.open_conversations(args.open_conversations, args.database)
@@ -252,7 +262,7 @@ def print_profile(p: dict[str, Any]) -> None:
             print(f"   {line}")
 
 
-async def throughput(args: argparse.Namespace, rates: list[int], archive: bool) -> int:
+async def throughput(args: argparse.Namespace, rates: list[int], archive: bool, projector_process: bool = False) -> int:
     # SIGTERM (and SIGINT where it is not ignored) cancel the run; the hub is stopped either way.
     task = asyncio.current_task()
     assert task is not None
@@ -261,14 +271,14 @@ async def throughput(args: argparse.Namespace, rates: list[int], archive: bool) 
     print(f"temp dir: {tmp}", flush=True)
     install = Install(tmp)
     env = SMS_ENV if args.bare else await install.start()
-    hub = Hub(tmp, args.database, extra_env={**env, "HUB_ARCHIVE": "1" if archive else "0"})
+    hub = Hub(tmp, args.database, extra_env={**env, "HUB_ARCHIVE": "1" if archive else "0", **({"HUB_PROJECTOR": "process"} if projector_process else {})})
     extra: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     sms_rows: list[dict[str, Any]] = []
     rss: dict[str, float] = {}
     failed = False
     try:
-        await measure(args, rates, hub, rows, rss, None if archive else sms_rows, extra)
+        await measure(args, rates, hub, rows, rss, None if archive or projector_process else sms_rows, extra)
     except asyncio.CancelledError:
         failed = True
         print("interrupted; stopping the hub", file=sys.stderr, flush=True)
@@ -285,7 +295,8 @@ async def throughput(args: argparse.Namespace, rates: list[int], archive: bool) 
         out = {"database": args.database, "archive": archive, "seconds": args.seconds, "cpus": os.cpu_count(), "temp_dir": str(tmp),
                "install": "bare" if args.bare else "sla, ladder, every channel (bench/install.py)", **extra,
                "rows": rows, "sms_webhook": sms_rows, "peak_rss_mb": {**rss, "bench": peak_rss_mb("self")}, "failed": failed}
-        (RESULTS / ("archive-on.json" if archive else "latest.json")).write_text(json.dumps(no_nan(out), indent=1))
+        name = "archive-on.json" if archive else "projector-process.json" if projector_process else "latest.json"
+        (RESULTS / name).write_text(json.dumps(no_nan({**out, "projector_process": projector_process}), indent=1))
     return 1 if failed else 0
 
 
@@ -298,6 +309,8 @@ if __name__ == "__main__":
     parser.add_argument("--settle", type=float, default=20, help="at most this long for the hub to go quiet between rates")
     parser.add_argument("--archive-rates", type=lambda t: rate_list(t) if t.strip() not in ("", "0") else [], default=[100],
                         help="rates run again with HUB_ARCHIVE on (0: skip)")
+    parser.add_argument("--projector-rates", type=lambda t: rate_list(t) if t.strip() not in ("", "0") else [], default=[1000],
+                        help="rates run again with the projector in a process of its own (HUB_PROJECTOR=process; 0: skip)")
     parser.add_argument("--restart-messages", type=lambda t: rate_list(t) if t.strip() not in ("", "0") else [], default=[10_000],
                         help="sizes of the restart bench, messages, comma separated (0: skip)")
     parser.add_argument("--restart-concurrency", type=int, default=16, help="API requests in flight while filling the restart bench")

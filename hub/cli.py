@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 import logging
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="embedded broker (unless HUB_KAFKA_BOOTSTRAP), worker and web in one command")
     sub.add_parser("web", help="the web role: API, webhooks, sockets, pages")
     sub.add_parser("worker", help="the worker role: the stream processors")
+    sub.add_parser("projector", help="the projector (and archiver) in a process of their own, with HUB_PROJECTOR=process")
     b = sub.add_parser("broker", help="run the embedded Tansu broker in the foreground")
     b.add_argument("--port", type=int, default=9092)
     b.add_argument("--host", default="127.0.0.1")
@@ -355,6 +357,36 @@ def _serve_worker(settings: config.Settings) -> int:
     return 0
 
 
+def _serve_projector(settings: config.Settings) -> int:
+    """The read model's writer as a process of its own (HUB_PROJECTOR=process): the worker
+    then starts no projector thread. Stops on SIGTERM or SIGINT."""
+    if not settings.projector_process:
+        print("error: set HUB_PROJECTOR=process, else the worker projects too", file=sys.stderr)
+        return 2
+    if not _broker_ready(settings, "projector"):
+        return 2
+    from hub.archive import LogNotReady
+    from processors import projector
+
+    async def serve() -> None:
+        from hub.archive import prepare_log
+
+        state = await prepare_log(settings, refill=False)
+        task = asyncio.ensure_future(projector.serve(settings, state.log_id))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(serve())
+    except LogNotReady as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _serve_broker(args: argparse.Namespace) -> int:
     from hub.broker import EmbeddedBroker
 
@@ -408,7 +440,7 @@ def _run_all(settings: config.Settings) -> int:
                 **{role: proc.pid for role, proc in children.items()}}
         (settings.var_dir / "run.pids").write_text(json.dumps(pids))
 
-    children = {role: start(role) for role in ("worker", "web")}
+    children = {role: start(role) for role in ("worker", "web", *(("projector",) if settings.projector_process else ()))}
     started_at = {role: time.monotonic() for role in children}
     backoff = {role: Backoff() for role in children}
     restart_at: dict[str, float] = {}
@@ -472,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     logs.setup(args.command)
-    if args.command in ("web", "worker"):
+    if args.command in ("web", "worker", "projector"):
         from hub.profiling import start_if_asked
 
         start_if_asked(args.command)
@@ -489,6 +521,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve_web(settings)
     if args.command == "worker":
         return _serve_worker(settings)
+    if args.command == "projector":
+        return _serve_projector(settings)
     if args.command == "broker":
         return _serve_broker(args)
     if args.command == "refill":

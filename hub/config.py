@@ -57,6 +57,7 @@ class Settings:
     archive: bool = True  # keep the log in the database and refill an empty one (docs/design.md)
     fetch_max_wait_ms: int = 10
     stall_seconds: float = 30.0  # records waiting on a partition nothing reads: the worker acts (processors/stall.py); 0 = off
+    projector_process: bool = False  # the projector (and archiver) in a process of their own (`contacthub projector`), not a worker thread
     max_chat_text: int = 4096
     max_body_bytes: int = 1024 * 1024
     queues: tuple[QueueConfig, ...] = (QueueConfig(DEFAULT_QUEUE),)
@@ -153,6 +154,12 @@ def _switch(name: str, value: str) -> bool:
     raise ConfigError(f"{name} must be on or off, not {value!r}")
 
 
+def _projector_process(where: str) -> bool:
+    if where not in ("thread", "process"):
+        raise ConfigError(f"HUB_PROJECTOR must be thread or process, not {where!r}")
+    return where == "process"
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("HUB_VAR_DIR", "var"))
@@ -194,6 +201,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         archive=_switch("HUB_ARCHIVE", env.get("HUB_ARCHIVE", "on")),
         fetch_max_wait_ms=fetch_wait,
         stall_seconds=stall_seconds,
+        projector_process=_projector_process(env.get("HUB_PROJECTOR", "thread")),
         queues=_queues(raw),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
@@ -232,6 +240,7 @@ ENV_VARS: tuple[str, ...] = (
     "HUB_APP_ID",
     "HUB_ARCHIVE",
     "HUB_FETCH_MAX_WAIT_MS",
+    "HUB_PROJECTOR",
     "HUB_LOG_LEVEL",
     "HUB_FAUST_LOG_LEVEL",
     "HUB_REPLICATION_FACTOR",

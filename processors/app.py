@@ -149,9 +149,11 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
     worker.groups = [g.name for g in groups]
 
     def holding() -> tuple[bool, int]:
-        own = [projector.assigned_partitions, *(consumer.assigned[g.name] for g in groups)]
-        if settings.archive:
-            own.append(projector.archiving)
+        own = [*(consumer.assigned[g.name] for g in groups)]
+        if not settings.projector_process:  # else the projector's process holds those
+            own.append(projector.assigned_partitions)
+            if settings.archive:
+                own.append(projector.archiving)
         return _holds_partitions(app, own)
 
     def release_timers() -> None:
@@ -190,7 +192,8 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
 
             worker.log_id = (await prepare_log(settings, refill=False)).log_id
         await bus.start()
-        projector.start_in_thread(settings, worker.log_id)
+        if not settings.projector_process:
+            projector.start_in_thread(settings, worker.log_id)
         running.extend(asyncio.ensure_future(g.run_forever()) for g in groups)
 
     @app.on_before_shutdown.connect

@@ -107,38 +107,37 @@ class ProjectorHandler:
         return out
 
 
+async def serve(settings: Settings, log_id: str) -> None:
+    """The projector, and the archiver when the archive is on, until cancelled: on a thread
+    of the worker (start_in_thread) or as a process of its own (`contacthub projector`)."""
+    engine = make_engine(settings.database_url)
+    bus = Bus(settings.kafka_bootstrap or "")
+    await bus.start()
+    ahead = None
+    try:
+        db = sessionmaker(engine)
+        loops = [PositionedConsumer.run_forever(ProjectorHandler(settings, db=db, log_id=log_id), [topics.CONVERSATIONS],
+                                                settings, db, bus, assigned_partitions)]
+        if settings.archive:
+            from hub.archive.writeahead import DatabaseWriteAhead
+            from processors.archiver import ArchiverHandler
+
+            ahead = DatabaseWriteAhead.beside(settings.database_url, db)
+            loops.append(PositionedConsumer.run_forever(ArchiverHandler(db=db, log_id=log_id, ahead=ahead), topics.ARCHIVED,
+                                                        settings, db, bus, archiving))
+        await asyncio.gather(*loops)
+    finally:
+        await bus.stop()
+        if ahead is not None:
+            await ahead.close()
+        await engine.dispose()
+
+
 def start_in_thread(settings: Settings, log_id: str) -> threading.Thread:
     """The projector gets its own thread and event loop: on the loop it shared with the
     faust agents, a 20-event transaction that takes ~25 ms alone waited 250-750 ms for
     its turns, which was most of the hub's end-to-end latency. The archiver, the other
     consumer that writes the database with its offsets, shares it."""
-
-    def main() -> None:
-        async def serve() -> None:
-            engine = make_engine(settings.database_url)
-            bus = Bus(settings.kafka_bootstrap or "")
-            await bus.start()
-            ahead = None
-            try:
-                db = sessionmaker(engine)
-                loops = [PositionedConsumer.run_forever(ProjectorHandler(settings, db=db, log_id=log_id), [topics.CONVERSATIONS],
-                                                        settings, db, bus, assigned_partitions)]
-                if settings.archive:
-                    from hub.archive.writeahead import DatabaseWriteAhead
-                    from processors.archiver import ArchiverHandler
-
-                    ahead = DatabaseWriteAhead.beside(settings.database_url, db)
-                    loops.append(PositionedConsumer.run_forever(ArchiverHandler(db=db, log_id=log_id, ahead=ahead), topics.ARCHIVED,
-                                                                settings, db, bus, archiving))
-                await asyncio.gather(*loops)
-            finally:
-                await bus.stop()
-                if ahead is not None:
-                    await ahead.close()
-                await engine.dispose()
-
-        asyncio.run(serve())
-
-    thread = threading.Thread(target=main, name="projector", daemon=True)
+    thread = threading.Thread(target=lambda: asyncio.run(serve(settings, log_id)), name="projector", daemon=True)
     thread.start()
     return thread

@@ -67,6 +67,8 @@ class Hub:
         if self.env["HUB_ARCHIVE"].lower() not in ("0", "off", "false", "no"):
             self.cli("refill")  # as `contacthub run` does first: a worker refuses a log nobody marked
         self.spawn("worker")
+        if self.env.get("HUB_PROJECTOR") == "process":
+            self.spawn("projector")
         self.spawn("web")
         await self.wait_ready()
         return self

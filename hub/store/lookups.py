@@ -1,17 +1,18 @@
-"""The small reads the edges and the worker make of the read model: whose an address is,
-which conversation a message belongs in, who is told of an escalation. Each takes the
+"""The small reads and writes the edges, the web role and the worker make of the read
+model: whose an address is, which conversation a message belongs in, who is told of an
+escalation, the canned responses, who is online. Each takes the
 caller's session; SQL stays in hub/store."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import case, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.store.db import insert_ignore
-from hub.store.models import Conversation, Identity, Message, Original, User
+from hub.store.models import AgentPresence, CannedResponse, Conversation, Escalation, Identity, Message, Original, User
 
 
 async def linked_contact(s: AsyncSession, channel: str, address: str) -> str | None:
@@ -43,7 +44,7 @@ async def current_conversation(s: AsyncSession, contact_id: str) -> str | None:
 
 
 async def users(s: AsyncSession) -> list[User]:
-    return list(await s.scalars(select(User)))
+    return list(await s.scalars(select(User).order_by(User.username)))
 
 
 async def conversation_of_messages(s: AsyncSession, message_ids: Sequence[str]) -> str | None:
@@ -77,3 +78,33 @@ async def keep_original(s: AsyncSession, event_id: str, channel: str, content_ty
     """The bytes a message arrived as, once (an attachment is cut out of them when opened)."""
     await insert_ignore(s, Original, {"id": event_id, "channel": channel, "content_type": content_type, "size": len(content),
                                       "content": content, "received_at": received_at}, ["id"])
+
+
+async def identities_of(s: AsyncSession, contact_id: str, channel: str) -> list[Identity]:
+    """The contact's addresses on `channel`, in address order."""
+    return list(await s.scalars(select(Identity).where(Identity.contact_id == contact_id, Identity.channel == channel).order_by(Identity.address)))
+
+
+async def canned_responses(s: AsyncSession) -> list[CannedResponse]:
+    return list(await s.scalars(select(CannedResponse).order_by(CannedResponse.shortcut)))
+
+
+async def escalations(s: AsyncSession, conversation_id: str | None = None, limit: int = 200) -> list[Escalation]:
+    """Open escalations first, then the newest; of one conversation when it is named."""
+    open_first = case((Escalation.acknowledged_at.is_(None), 0), else_=1)
+    query = select(Escalation).order_by(open_first, Escalation.created_at.desc()).limit(limit)
+    if conversation_id:
+        query = query.where(Escalation.conversation_id == conversation_id)
+    return list(await s.scalars(query))
+
+
+async def online_agents(s: AsyncSession, now: datetime) -> set[str]:
+    """Agents some web process holds a live socket of, as their presence rows say at `now`."""
+    return set(await s.scalars(select(AgentPresence.username).where(AgentPresence.seen_until > now).distinct()))
+
+
+async def hold_presence(s: AsyncSession, process: str, agents: Sequence[str], now: datetime, ttl: timedelta) -> None:
+    """The web process `process` holds `agents` until now + ttl; its older rows, and every
+    expired row, go."""
+    await s.execute(delete(AgentPresence).where((AgentPresence.process == process) | (AgentPresence.seen_until < now)))
+    s.add_all(AgentPresence(username=a, process=process, seen_until=now + ttl) for a in sorted(agents))

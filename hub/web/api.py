@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from sqlalchemy import select
 
 from channels.base import ReplyRefused
 from channels.registry import ADAPTERS
@@ -15,7 +14,8 @@ from hub import events as ev
 from hub import topics
 from hub.auth import authenticate, make_token
 from hub.bus import BrokerUnavailable
-from hub.store.models import Conversation, Identity, User
+from hub.store import lookups
+from hub.store.models import Conversation, User
 from hub.store.projection import message_row
 from hub.store.queries import BadCursor, get_conversation, list_conversations, queue_counts
 from hub.store.views import message_json
@@ -131,11 +131,7 @@ async def reply(request: web.Request) -> web.Response:
     limit = max(hub_of(request).settings.max_chat_text, adapter.max_text if adapter else 0)
     text = text_field(data, "text", limit=limit)
     async with hub_of(request).db() as s:
-        identity = (
-            await s.scalars(
-                select(Identity).where(Identity.contact_id == conv.contact_id, Identity.channel == channel).limit(1)
-            )
-        ).first()
+        identity = next(iter(await lookups.identities_of(s, conv.contact_id, channel)), None)
     if identity is None:
         raise ApiError(422, "no_identity", f"the customer has no {channel!r} address to reply to")
     try:

@@ -8,11 +8,11 @@ import re
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.events import utcnow
+from hub.store import lookups
 from hub.store.models import CannedResponse
 from hub.web.context import hub_of, require
 from hub.web.errors import ApiError, read_json, text_field
@@ -42,7 +42,7 @@ def shortcut_of(value: Any) -> str:
 async def list_canned(request: web.Request) -> web.Response:
     require(request)
     async with hub_of(request).db() as s:
-        rows = list(await s.scalars(select(CannedResponse).order_by(CannedResponse.shortcut)))
+        rows = await lookups.canned_responses(s)
     return web.json_response({"canned": [as_json(r) for r in rows]})
 
 

@@ -4,10 +4,10 @@ taking the conversation over, or handing it to someone)."""
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import case, select
 
 from hub import events as ev
 from hub import topics
+from hub.store import lookups
 from hub.store.models import Conversation, Escalation, User
 from hub.store.views import escalation_view
 from hub.web.api import publish
@@ -21,12 +21,8 @@ PAGE = 200
 @routes.get("/api/v1/escalations")
 async def list_escalations(request: web.Request) -> web.Response:
     require(request, "lead")
-    open_first = case((Escalation.acknowledged_at.is_(None), 0), else_=1)
-    query = select(Escalation).order_by(open_first, Escalation.created_at.desc()).limit(PAGE)
-    if request.query.get("conversation_id"):
-        query = query.where(Escalation.conversation_id == request.query["conversation_id"])
     async with hub_of(request).db() as s:
-        rows = list(await s.scalars(query))
+        rows = await lookups.escalations(s, request.query.get("conversation_id") or None, PAGE)
     return web.json_response({"escalations": [escalation_view(r) for r in rows]})
 
 

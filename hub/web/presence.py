@@ -12,11 +12,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.events import utcnow
-from hub.store.models import AgentPresence
+from hub.store import lookups
 
 log = logging.getLogger("hub.presence")
 BEAT = 10.0
@@ -24,8 +23,7 @@ TTL = timedelta(seconds=30)
 
 
 async def online_agents(session: AsyncSession, now: datetime | None = None) -> set[str]:
-    rows = await session.scalars(select(AgentPresence.username).where(AgentPresence.seen_until > (now or utcnow())).distinct())
-    return set(rows)
+    return await lookups.online_agents(session, now or utcnow())
 
 
 class PresenceBeat:
@@ -56,8 +54,7 @@ class PresenceBeat:
     async def write(self, agents: set[str]) -> None:
         now = utcnow()
         async with self.db() as s, s.begin():
-            await s.execute(delete(AgentPresence).where((AgentPresence.process == self.process) | (AgentPresence.seen_until < now)))
-            s.add_all(AgentPresence(username=a, process=self.process, seen_until=now + TTL) for a in sorted(agents))
+            await lookups.hold_presence(s, self.process, sorted(agents), now, TTL)
 
     async def _run(self) -> None:
         while True:

@@ -7,11 +7,10 @@ import logging
 import time
 
 from aiohttp import web
-from sqlalchemy import select
 
 from hub import events as ev
 from hub import topics
-from hub.store.models import Identity
+from hub.store import lookups
 from hub.web.api import load_conversation, publish
 from hub.web.context import hub_of, require
 from hub.web.errors import ApiError
@@ -29,9 +28,7 @@ async def agent_typing(request: web.Request) -> web.Response:
     user = require(request)
     conv = await load_conversation(request)
     async with hub_of(request).db() as s:
-        sessions = list(await s.scalars(
-            select(Identity.address).where(Identity.contact_id == conv.contact_id, Identity.channel == "web").order_by(Identity.address)
-        ))
+        sessions = [i.address for i in await lookups.identities_of(s, conv.contact_id, "web")]
     if not sessions:
         raise ApiError(422, "no_identity", "typing is shown on the web chat only, and this customer has no chat session")
     if not GATE.allow((user["username"], conv.id), time.monotonic()):

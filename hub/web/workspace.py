@@ -4,9 +4,9 @@ be assigned to, the queues it can be transferred to, and the agent's own availab
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 
 from channels import registry
+from hub.store import lookups
 from hub.store.models import User
 from hub.web.context import hub_of, require
 from hub.web.presence import online_agents
@@ -19,7 +19,7 @@ async def agents(request: web.Request) -> web.Response:
     require(request)
     hub = hub_of(request)
     async with hub.db() as s:
-        users = list(await s.scalars(select(User).order_by(User.username)))
+        users = await lookups.users(s)
         online = await online_agents(s)  # a live socket on any web process, not chosen away
     return web.json_response({"agents": [
         {"username": u.username, "role": u.role, "queues": hub.settings.agent_queues(u.queues), "capacity": u.capacity,

@@ -54,13 +54,20 @@ async def two_workers(hub: Hub, key: str, live: LiveSocket, rate: int, seconds: 
     return {"rate": rate, "one_worker": one, "two_workers": h, "speedup": h["msg_per_s"] / one["msg_per_s"] if one.get("msg_per_s") else math.nan}
 
 
-async def open_conversations(count: int, database: str, concurrency: int = 32, probe_after: float = 20.0) -> dict[str, Any]:
+async def open_conversations(count: int, database: str, concurrency: int = 32, probe_after: float = 20.0,
+                             fetch_wait_ms: int | None = None) -> dict[str, Any]:
     """`count` conversations left open (each with its first-response and resolution clocks),
-    then the worker idle for 20 s, then a Telegram message on a `probe_after` clock."""
+    then the worker idle for 20 s, then a Telegram message on a `probe_after` clock.
+    `fetch_wait_ms`: HUB_FETCH_MAX_WAIT_MS of this hub. The embedded broker's memory engine
+    lists every batch of a partition on each fetch (Tansu's DynoStore `fetch`), so with the
+    default 10 ms wait its CPU grows with the log until a 100,000-conversation fill stalls."""
     tmp = Path(tempfile.mkdtemp(prefix="hub-open-"))
     install = Install(tmp, probe=f"{probe_after:g}s")
-    hub = Hub(tmp, database, extra_env=await install.start())
-    out: dict[str, Any] = {"conversations": count, "temp_dir": str(tmp)}
+    env = await install.start()
+    if fetch_wait_ms:
+        env["HUB_FETCH_MAX_WAIT_MS"] = str(fetch_wait_ms)
+    hub = Hub(tmp, database, extra_env=env)
+    out: dict[str, Any] = {"conversations": count, "temp_dir": str(tmp), "fetch_wait_ms": fetch_wait_ms or 10}
     try:
         await hub.start()
         key = (await asyncio.to_thread(hub.cli, "apikeys", "add", "bench")).stdout.splitlines()[0].strip()
@@ -71,9 +78,14 @@ async def open_conversations(count: int, database: str, concurrency: int = 32, p
             out["worker_restarts_during_fill"] = restarts.count
             await asyncio.sleep(5)
             worker = hub.procs["worker"].pid
+            broker = hub.broker.process.pid if hub.broker.process else None
+            broker_before = cpu_seconds(broker) if broker else 0.0
             before, t = cpu_seconds(worker), time.perf_counter()
             await asyncio.sleep(20)
             out["idle_worker_cpu_pct"] = 100 * (cpu_seconds(worker) - before) / (time.perf_counter() - t)
+            if broker:
+                out["idle_broker_cpu_pct"] = 100 * (cpu_seconds(broker) - broker_before) / (time.perf_counter() - t)
+                out["broker_rss_mb"] = rss_mb(broker)
             out["worker_rss_mb"], out["worker_peak_rss_mb"] = rss_mb(worker), rss_mb(worker, "VmHWM")
             # the probe: a Telegram message whose first response falls due `probe_after` later
             install.telegram.queue_update(probe_update())

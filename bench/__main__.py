@@ -220,6 +220,9 @@ async def main(args: argparse.Namespace) -> int:
             clocks = await timers.open_clocks(args.timer_clocks)
             print(timers.line(clocks), flush=True)
             write(args, "open-clocks.json", clocks)
+            backlog = timers.queue_backlog(args.timer_clocks)
+            print(timers.backlog_line(backlog), flush=True)
+            write(args, "queue-backlog.json", backlog)
         if args.profile_rate:
             for archive in (False, True):
                 print(f"\nCPU profiles at {args.profile_rate}/s, archive {'on' if archive else 'off'} (cProfile per thread; the profiler slows each process)", flush=True)

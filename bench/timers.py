@@ -91,3 +91,30 @@ def line(o: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     print(line(asyncio.run(open_clocks(100_000))))
+
+
+def queue_backlog(count: int) -> dict[str, Any]:
+    """`count` conversations queued in one queue with nobody online, through the assignment
+    domain in process: the cost per conversation by fifths of the backlog (flat when a change
+    shares the waiting list instead of copying it), and one release once an agent is online."""
+    from hub.domain import routing
+
+    state, fifths, t0 = routing.QueueState(), [], time.perf_counter()
+    last, step = t0, max(1, count // 5)
+    for i in range(count):
+        state, _ = routing.apply(state, ev.ConversationQueued(id=f"q{i}", contact_id=f"k{i}", conversation_id=f"c{i}", queue="support"))
+        if (i + 1) % step == 0:
+            now = time.perf_counter()
+            fifths.append((now - last) / step * 1000)
+            last = now
+    state, _ = routing.apply(state, ev.AgentAvailabilityChanged(agent="alice", online=True, capacity=1, queue="support"))
+    t = time.perf_counter()
+    state, _ = routing.apply(state, ev.ConversationReleased(id="r", contact_id="k0", conversation_id="c0", queue="support"))
+    return {"conversations": count, "ms_per_conversation_by_fifth": fifths, "total_s": time.perf_counter() - t0,
+            "release_ms": (time.perf_counter() - t) * 1000}
+
+
+def backlog_line(o: dict[str, Any]) -> str:
+    fifths = ", ".join(f"{ms:.3f}" for ms in o["ms_per_conversation_by_fifth"])
+    return (f"{o['conversations']} conversations queued with nobody online (assignment domain, in process): ms per conversation "
+            f"by fifths {fifths}; {o['total_s']:.1f} s in all; a release then {o['release_ms']:.1f} ms")

@@ -80,7 +80,7 @@ async def test_with_no_agent_conversations_wait_and_go_first_come_first_served_w
     assert assignments(w) == [("c1", None), ("c2", None), ("c3", None)]
     await agents(w, online("alice", capacity=2))
     assert assignments(w)[3:] == [("c1", "alice"), ("c2", "alice")]
-    assert queue(w, "support").waiting == (("c3", "contact-c3"),)
+    assert tuple(queue(w, "support").waiting) == (("c3", "contact-c3"),)
 
 
 async def test_capacity_is_respected_and_a_resolution_hands_the_next_waiting_conversation_over() -> None:
@@ -93,7 +93,7 @@ async def test_capacity_is_respected_and_a_resolution_hands_the_next_waiting_con
     await convs(w, resolved("c1"))
     assert assignments(w)[5:] == [("c4", "alice")]
     state = queue(w, "support")
-    assert (state.agents["alice"].load, state.agents["bob"].load, state.waiting) == (("c4",), ("c3",), ())
+    assert (state.agents["alice"].load, state.agents["bob"].load, tuple(state.waiting)) == (("c4",), ("c3",), ())
 
 
 async def test_an_agent_going_offline_takes_no_new_conversations() -> None:
@@ -143,7 +143,7 @@ async def test_the_queue_state_forgets_resolved_conversations() -> None:
     assert len(w.events(topics.CONVERSATIONS, "ConversationAssigned")) >= 40
     for name in ("support", "billing"):
         state = queue(w, name)
-        assert state.assigned == {} and state.waiting == ()
+        assert state.assigned == {} and tuple(state.waiting) == ()
         assert all(slot.load == () for slot in state.agents.values())
 
 
@@ -155,7 +155,7 @@ async def test_the_same_event_delivered_twice_assigns_nothing_new() -> None:
     await agents(w, online("alice", capacity=1))
     await convs(w, resolved("c1"), resolved("c1"))
     assert assignments(w)[3:] == [("c2", "alice")]  # the second release frees nothing for c3
-    assert queue(w, "support").waiting == (("c3", "contact-c3"),)
+    assert tuple(queue(w, "support").waiting) == (("c3", "contact-c3"),)
 
 
 def recovered(w: InProcessWorker) -> None:
@@ -193,11 +193,11 @@ async def test_after_a_recovery_the_waiting_list_comes_back_in_its_order() -> No
     await convs(w, opened("c1"), opened("c2"), opened("c3"), opened("c4"))
     await convs(w, resolved("c2"))  # released while waiting: its key is gone
     recovered(w)
-    assert queue(w, "support").loaded == routing.HEADER and queue(w, "support").waiting == ()
+    assert queue(w, "support").loaded == routing.HEADER and tuple(queue(w, "support").waiting) == ()
     await agents(w, online("alice", capacity=2))
     assert assignments(w)[-2:] == [("c1", "alice"), ("c3", "alice")]
     state = queue(w, "support")
-    assert state.waiting == (("c4", "contact-c4"),) and state.loaded == routing.WHOLE
+    assert tuple(state.waiting) == (("c4", "contact-c4"),) and state.loaded == routing.WHOLE
     assert waiting_keys(w) == [routing.waiting_key("support", "c4")]
     await convs(w, opened("c5"))  # numbered after what came back
     recovered(w)

@@ -62,7 +62,7 @@ def contact_id_for(channel: str, address: str) -> str:
     """The contact of a first-seen address on `channel` (a phone channel's number is one
     contact on every phone channel)."""
     found = ADAPTERS.get(channel)
-    return identity.contact_id_for(channel, address, phone=bool(found and found.phone_address))
+    return found.contact_id(address) if found else identity.contact_id_for(channel, address)
 
 
 @cache

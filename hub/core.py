@@ -13,7 +13,6 @@ from hub.auth import ApiKeyCache
 from hub.bus import Bus
 from hub.config import Settings
 from hub.sockets import Sockets
-from hub.store.db import make_engine, sessionmaker
 
 
 @dataclass
@@ -29,10 +28,3 @@ class Core:
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
-
-    @staticmethod
-    def parts(settings: Settings, bus: Bus | None = None) -> dict[str, object]:
-        """The keyword arguments of a Core (or a subclass) for `settings`: a new engine and
-        its sessions, and `bus` or a new one (started by the caller)."""
-        engine = make_engine(settings.database_url)
-        return {"settings": settings, "engine": engine, "db": sessionmaker(engine), "bus": bus or Bus(settings.kafka_bootstrap or "")}

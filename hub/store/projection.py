@@ -108,7 +108,7 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
         status = e.status if isinstance(e, ev.MessageDelivered) else "failed"
         # delivery only moves forward (the channels' order): a late "sent" must not undo "delivered"
         rank = registry.delivery_rank()
-        earlier = [k for k, r in rank.items() if r < rank.get(status, len(rank))]
+        earlier = [k for k, r in rank.items() if r < rank[status]]
         values: dict[str, Any] = {"delivery": status}
         if isinstance(e, ev.DeliveryFailed):
             values["error"] = e.error

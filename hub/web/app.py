@@ -118,7 +118,6 @@ async def manager_page(_: web.Request) -> web.FileResponse:
 
 
 async def _start(settings: Settings, app: web.Application) -> None:
-    registry.check(settings)
     engine = make_engine(settings.database_url)
     db = sessionmaker(engine)
     # with the archive on, an input is in the database before the edge answers 2xx

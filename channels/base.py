@@ -7,7 +7,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -102,6 +102,33 @@ class ReplyRefused(ValueError):
         self.code = code
 
 
+@dataclass(frozen=True)
+class ChannelSettings:
+    """A channel's slice of the settings, declared, read and checked by the channel itself:
+    contacthub reads every channel's slice at start, so a wrong value stops the start with
+    its name (ConfigError), and Settings carries them by channel name. Absent values leave
+    the channel off, which is not an error."""
+
+    #: the channel whose slice this is
+    channel: ClassVar[str] = ""
+    #: every environment variable it reads (docs/channels.md lists each with an example)
+    env: ClassVar[tuple[str, ...]] = ()
+    #: the TOML table it reads (`[whatsapp]`), if any
+    table: ClassVar[str] = ""
+
+    @classmethod
+    def read(cls, env: Mapping[str, str], raw: Mapping[str, Any]) -> Self:
+        """The slice from the environment and the TOML file's contents; ConfigError names a
+        wrong value."""
+        return cls()
+
+    @classmethod
+    def of(cls, settings: Settings) -> Self:
+        """This channel's slice of `settings` (its defaults, off, when it was not read)."""
+        found = settings.channel_settings.get(cls.channel)
+        return found if isinstance(found, cls) else cls()
+
+
 #: the order a message's delivery moves in, across channels; a state a channel does not
 #: report is skipped, and a late report never moves a message back
 DELIVERY_ORDER = ("queued", "sent", "delivered", "read", "failed")
@@ -128,6 +155,8 @@ class Channel(ABC):
     listeners: ClassVar[tuple[str, ...]] = ()
     #: "module:function" opening one of its attachments: `async (core, message, item) -> Media`
     opener: ClassVar[str] = ""
+    #: its settings slice
+    settings_type: ClassVar[type[ChannelSettings]] = ChannelSettings
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         self.settings = settings

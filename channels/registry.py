@@ -12,10 +12,10 @@ from __future__ import annotations
 import importlib
 import logging
 from functools import cache
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Protocol
 
 from channels.api.channel import ApiChannel
-from channels.base import DELIVERY_ORDER, Channel, ChannelNotConfigured, Media
+from channels.base import DELIVERY_ORDER, Channel, ChannelNotConfigured, ChannelSettings, Media
 from channels.email.channel import EmailChannel
 from channels.sms.channel import SmsChannel
 from channels.telegram.channel import TelegramChannel
@@ -73,6 +73,16 @@ def delivery_rank() -> dict[str, int]:
     if unknown:
         raise ValueError(f"delivery states outside channels.base.DELIVERY_ORDER: {sorted(unknown)}")
     return {s: i for i, s in enumerate(DELIVERY_ORDER) if s in states}
+
+
+def read_settings(env: Mapping[str, str], raw: Mapping[str, Any]) -> dict[str, ChannelSettings]:
+    """Each channel's settings slice (ConfigError names a wrong value)."""
+    return {c.name: c.settings_type.read(env, raw) for c in CHANNELS}
+
+
+def settings_env() -> tuple[str, ...]:
+    """Every environment variable a channel reads, once each, in the order CHANNELS lists them."""
+    return tuple(dict.fromkeys(name for c in CHANNELS for name in c.settings_type.env))
 
 
 def check(settings: Settings) -> None:

@@ -61,21 +61,11 @@ class Settings:
     max_chat_text: int = 4096
     max_body_bytes: int = 1024 * 1024
     queues: tuple[QueueConfig, ...] = (QueueConfig(DEFAULT_QUEUE),)
-    twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
-    twilio_from_number: str = ""
-    twilio_api_base: str = "https://api.twilio.com"
     phone_region: str = "IR"
     media_max_bytes: int = 5 * 1024 * 1024
-    telegram_bot_token: str = ""
-    telegram_webhook_secret: str = ""
-    telegram_mode: str = "webhook"  # webhook | polling
-    telegram_api_base: str = "https://api.telegram.org"
-    smtp_url: str = ""
-    email_from: str = ""
-    imap_url: str = ""
-    smtp_listen: str = ""
-    email_max_bytes: int = 10 * 1024 * 1024
+    # Each channel's own settings by channel name, declared, read and checked by the
+    # channel (channels.base.ChannelSettings; `SmsSettings.of(settings)` reads one).
+    channel_settings: Mapping[str, Any] = field(default_factory=dict)
     # Business calendars by name (the built-in "24x7" and "tehran" among them), SLA policies
     # in order, complaint terms: parsed from HUB_CONFIG at load, so a mistake stops the start.
     calendars: Mapping[str, Any] = field(default_factory=dict)
@@ -139,12 +129,6 @@ def _queues(raw: Mapping[str, Any]) -> tuple[QueueConfig, ...]:
     return tuple(out)
 
 
-def _telegram_mode(mode: str) -> str:
-    if mode not in ("webhook", "polling"):
-        raise ConfigError(f"TELEGRAM_MODE must be `webhook` or `polling`, not {mode!r}")
-    return mode
-
-
 def _switch(name: str, value: str) -> bool:
     word = value.strip().lower()
     if word in ("1", "on", "true", "yes"):
@@ -176,11 +160,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         replication = int(env.get("HUB_REPLICATION_FACTOR", "1"))
         fetch_wait = int(env.get("HUB_FETCH_MAX_WAIT_MS", "10"))
         media_max = int(env.get("HUB_MEDIA_MAX_BYTES", str(5 * 1024 * 1024)))
-        email_max = int(env.get("HUB_EMAIL_MAX_BYTES", str(10 * 1024 * 1024)))
         stall_seconds = float(env.get("HUB_STALL_SECONDS", "30"))
     except ValueError as exc:
         raise ConfigError(f"a numeric setting is not a number: {exc}") from exc
     # imported here: these modules use ConfigError and parse_duration from this one
+    from channels.registry import read_settings
     from hub.domain.calendar import parse_calendars
     from hub.domain.complaints import parse_terms
     from hub.domain.escalation import parse_ladders
@@ -203,21 +187,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         stall_seconds=stall_seconds,
         projector_process=_projector_process(env.get("HUB_PROJECTOR", "thread")),
         queues=_queues(raw),
-        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
-        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
-        twilio_from_number=env.get("TWILIO_FROM_NUMBER", ""),
-        twilio_api_base=env.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
         phone_region=env.get("HUB_PHONE_REGION", "IR"),
         media_max_bytes=media_max,
-        telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", ""),
-        telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", ""),
-        telegram_mode=_telegram_mode(env.get("TELEGRAM_MODE", "webhook")),
-        telegram_api_base=env.get("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/"),
-        smtp_url=env.get("HUB_SMTP_URL", ""),
-        email_from=env.get("HUB_EMAIL_FROM", ""),
-        imap_url=env.get("HUB_IMAP_URL", ""),
-        smtp_listen=env.get("HUB_SMTP_LISTEN", ""),
-        email_max_bytes=email_max,
+        channel_settings=read_settings(env, raw),
         calendars=calendars,
         sla_policies=parse_policies(raw, calendars),
         complaint_terms=parse_terms(raw),
@@ -226,7 +198,15 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-#: Every environment variable the hub reads; deploy files are checked against it.
+def env_vars() -> tuple[str, ...]:
+    """Every environment variable the hub reads (its own and each channel's); deploy files
+    are checked against it."""
+    from channels.registry import settings_env
+
+    return (*ENV_VARS, *(name for name in settings_env() if name not in ENV_VARS))
+
+
+#: The environment variables of the hub itself; each channel declares its own.
 ENV_VARS: tuple[str, ...] = (
     "HUB_KAFKA_BOOTSTRAP",
     "HUB_DATABASE_URL",
@@ -246,17 +226,5 @@ ENV_VARS: tuple[str, ...] = (
     "HUB_REPLICATION_FACTOR",
     "HUB_PHONE_REGION",
     "HUB_MEDIA_MAX_BYTES",
-    "TWILIO_ACCOUNT_SID",
-    "TWILIO_AUTH_TOKEN",
-    "TWILIO_FROM_NUMBER",
-    "TWILIO_API_BASE",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_WEBHOOK_SECRET",
-    "TELEGRAM_MODE",
-    "TELEGRAM_API_BASE",
-    "HUB_SMTP_URL",
-    "HUB_EMAIL_FROM",
-    "HUB_IMAP_URL",
-    "HUB_SMTP_LISTEN",
-    "HUB_EMAIL_MAX_BYTES",
+    "HUB_STALL_SECONDS",
 )

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import html
 import ssl
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any, ClassVar, Mapping
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from channels.base import Channel, ChannelNotConfigured, OutboundReply, SendResult
+from channels.base import Channel, ChannelNotConfigured, ChannelSettings, OutboundReply, SendResult
 from channels.email import threads
+from channels.email.settings import EmailSettings
 from hub.bus import Bus
 from hub.config import Settings
 from hub.store import lookups
@@ -29,30 +28,6 @@ from hub.store.db import make_engine, sessionmaker
 from hub.store.models import Conversation
 
 AUTOMATIC_AUTHOR = "hub"
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    use_tls: bool
-    start_tls: bool
-
-
-def smtp_target(url: str) -> SmtpTarget:
-    """`smtp://[user:pass@]host:port[?starttls=1]` or `smtps://...` (implicit TLS)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ChannelNotConfigured(f"HUB_SMTP_URL must be smtp://host:port or smtps://host:port, not {parts.scheme or 'no scheme'}://")
-    starttls = parse_qs(parts.query).get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
-    implicit = parts.scheme == "smtps"
-    return SmtpTarget(
-        host=parts.hostname, port=parts.port or (465 if implicit else 587 if starttls else 25),
-        username=unquote(parts.username) if parts.username else None, password=unquote(parts.password) if parts.password else None,
-        use_tls=implicit, start_tls=starttls and not implicit,
-    )
 
 
 def mostly_rtl(text: str) -> bool:
@@ -81,14 +56,15 @@ def reply_subject(subject: str, automatic: bool) -> str:
 def compose(reply: OutboundReply, settings: Settings, subject: str, thread: dict[str, Any]) -> EmailMessage:
     """The reply as MIME; `thread` holds the customer's last `message_id` and `references`."""
     automatic = reply.author == AUTOMATIC_AUTHOR
+    sender = EmailSettings.of(settings).from_address
     mail = EmailMessage()
-    mail["From"] = settings.email_from
+    mail["From"] = sender
     mail["To"] = reply.address
     mail["Subject"] = reply_subject(subject, automatic)
     mail["Date"] = format_datetime(reply.at)
-    mail["Message-ID"] = threads.our_message_id(reply.message_id, settings.email_from)
+    mail["Message-ID"] = threads.our_message_id(reply.message_id, sender)
     if not automatic:
-        mail["Reply-To"] = formataddr(("", threads.reply_address(settings.email_from, reply.conversation_id, settings.secret_key)))
+        mail["Reply-To"] = formataddr(("", threads.reply_address(sender, reply.conversation_id, settings.secret_key)))
         last = thread.get("message_id")
         if last:
             refs = [r for r in thread.get("references", []) if r != last][-10:] + [last]
@@ -96,7 +72,7 @@ def compose(reply: OutboundReply, settings: Settings, subject: str, thread: dict
             mail["References"] = " ".join(f"<{r}>" for r in refs)
     else:
         mail["Auto-Submitted"] = "auto-replied"
-        mail["X-Loop"] = settings.email_from
+        mail["X-Loop"] = sender
         mail["Precedence"] = "bulk"
     mail.set_content(reply.text, charset="utf-8")
     mail.add_alternative(html_body(reply.text), subtype="html", charset="utf-8")
@@ -109,12 +85,14 @@ class EmailChannel(Channel):
     max_text: ClassVar[int] = 100_000
     listeners: ClassVar[tuple[str, ...]] = ("channels.email.imap:start", "channels.email.smtp_listener:start")
     opener: ClassVar[str] = "channels.email.attachments:open_item"
+    settings_type: ClassVar[type[ChannelSettings]] = EmailSettings
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         super().__init__(settings, bus)
-        if not (settings.smtp_url and settings.email_from):
+        config = EmailSettings.of(settings)
+        if not (config.smtp and config.from_address):
             raise ChannelNotConfigured("HUB_SMTP_URL and HUB_EMAIL_FROM are both needed")
-        self.target = smtp_target(settings.smtp_url)
+        self.target = config.smtp
         self._engine: AsyncEngine | None = None
         self._db: async_sessionmaker[AsyncSession] | None = None
 

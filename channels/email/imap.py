@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 import aioimaplib
 
 from channels.email.inbound import take
 from channels.email.parse import BadMail
+from channels.email.settings import EmailSettings, ImapTarget
 from hub.bus import BrokerUnavailable
 
 if TYPE_CHECKING:
@@ -36,25 +35,6 @@ _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 class ImapFailed(RuntimeError):
     """The server refused a command; the session is restarted."""
-
-
-@dataclass(frozen=True)
-class ImapTarget:
-    host: str
-    port: int
-    tls: bool
-    username: str
-    password: str
-    mailbox: str
-
-
-def imap_target(url: str) -> ImapTarget:
-    parts = urlsplit(url)
-    if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
-        raise ValueError("HUB_IMAP_URL must be imap:// or imaps://user:pass@host[:port]/MAILBOX")
-    tls = parts.scheme == "imaps"
-    return ImapTarget(parts.hostname, parts.port or (993 if tls else 143), tls, unquote(parts.username), unquote(parts.password or ""),
-                      unquote(parts.path.lstrip("/")) or "INBOX")
 
 
 def _ok(response: aioimaplib.Response, what: str) -> aioimaplib.Response:
@@ -144,7 +124,7 @@ class ImapPoller:
         if size_match is None:
             return  # expunged meanwhile
         size = int(size_match.group(1))
-        limit = self.hub.settings.email_max_bytes
+        limit = EmailSettings.of(self.hub.settings).max_bytes
         if size > limit:
             await self.reject(client, uid, f"the message is {size} bytes, over the {limit}-byte limit (HUB_EMAIL_MAX_BYTES)")
             return
@@ -169,8 +149,9 @@ class ImapPoller:
 
 
 async def start(hub: "Core") -> ImapPoller | None:
-    if not hub.settings.imap_url:
+    target = EmailSettings.of(hub.settings).imap
+    if target is None:
         return None
-    poller = ImapPoller(hub, imap_target(hub.settings.imap_url))
+    poller = ImapPoller(hub, target)
     poller.start()
     return poller

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from channels.base import accept_inbound, resolve_contact
 from channels.email import threads
 from channels.email.parse import BadMail, ParsedMail, parse
+from channels.email.settings import EmailSettings
 from hub import events as ev
 from hub import topics
 from hub.events import utcnow
@@ -48,11 +49,11 @@ def event_id_of(parsed: ParsedMail) -> str:
 async def take(hub: "Core", raw: bytes, *, edge: str, envelope_sender: str | None = None, envelope_recipients: list[str] | None = None) -> Taken:
     """Raises BadMail (TooLarge) for mail the hub cannot take and BrokerUnavailable when
     the broker did not acknowledge; in both cases nothing may be acknowledged as taken."""
-    settings = hub.settings
-    if len(raw) > settings.email_max_bytes:
-        raise TooLarge(f"the message is {len(raw)} bytes, over the {settings.email_max_bytes}-byte limit (HUB_EMAIL_MAX_BYTES)")
+    limit = EmailSettings.of(hub.settings).max_bytes
+    if len(raw) > limit:
+        raise TooLarge(f"the message is {len(raw)} bytes, over the {limit}-byte limit (HUB_EMAIL_MAX_BYTES)")
     try:
-        parsed = parse(raw, max_attachment_bytes=settings.email_max_bytes, envelope_sender=envelope_sender, envelope_recipients=envelope_recipients)
+        parsed = parse(raw, max_attachment_bytes=limit, envelope_sender=envelope_sender, envelope_recipients=envelope_recipients)
     except BadMail:
         raise
     except Exception as exc:  # noqa: BLE001 - MIME bad enough to trip the parser must not stop the mailbox
@@ -100,7 +101,7 @@ async def thread_hint(hub: "Core", parsed: ParsedMail, contact_id: str) -> dict[
     naming our reply or an earlier mail of theirs, then the signed reply-address token,
     then the subject among this contact's conversations. Only the sender's own
     conversations count: a reference cannot put a mail into someone else's."""
-    sender_from = hub.settings.email_from
+    sender_from = EmailSettings.of(hub.settings).from_address
     refs = parsed.in_reply_to + [r for r in reversed(parsed.references) if r not in parsed.in_reply_to]
     ours = [m for m in (threads.message_of(r, sender_from) for r in refs) if m]
     async with hub.db() as s:
@@ -135,7 +136,7 @@ async def thread_hint(hub: "Core", parsed: ParsedMail, contact_id: str) -> dict[
 async def _bounce(hub: "Core", parsed: ParsedMail, edge: str) -> Taken:
     """A delivery report marks our reply failed, in the reply's conversation; it never opens one."""
     assert parsed.bounce is not None
-    message_id = threads.message_of(parsed.bounce.original_message_id, hub.settings.email_from)
+    message_id = threads.message_of(parsed.bounce.original_message_id, EmailSettings.of(hub.settings).from_address)
     async with hub.db() as s:
         row = await s.get(Message, message_id) if message_id else None
         conv = await s.get(Conversation, row.conversation_id) if row is not None else None

@@ -13,6 +13,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.email.inbound import TooLarge, take
 from channels.email.parse import BadMail
+from channels.email.settings import EmailSettings
 from hub.bus import BrokerUnavailable
 
 if TYPE_CHECKING:
@@ -58,22 +59,16 @@ class SmtpListener:
         await self.server.wait_closed()
 
 
-def parse_listen(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"HUB_SMTP_LISTEN must be host:port, not {value!r}")
-    return host.strip("[]"), int(port)
-
-
 async def start(hub: "Core") -> SmtpListener | None:
-    if not hub.settings.smtp_listen:
+    config = EmailSettings.of(hub.settings)
+    if config.listen is None:
         return None
-    host, port = parse_listen(hub.settings.smtp_listen)
+    host, port = config.listen
     loop = asyncio.get_running_loop()
     handler = _Handler(hub)
 
     def protocol() -> Any:
-        return SMTP(handler, data_size_limit=hub.settings.email_max_bytes, hostname="contact-hub", loop=loop, timeout=120)
+        return SMTP(handler, data_size_limit=config.max_bytes, hostname="contact-hub", loop=loop, timeout=120)
 
     server = await loop.create_server(protocol, host, port)
     log.info("smtp listener started", extra={"host": host, "port": port})

@@ -13,7 +13,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from channels.base import Channel, ChannelNotConfigured, OutboundReply, ReplyRefused, SendResult
+from channels.base import Channel, ChannelNotConfigured, ChannelSettings, OutboundReply, ReplyRefused, SendResult
+from channels.sms.settings import SmsSettings, TwilioAccount
 from hub.bus import Bus
 from hub.config import Settings
 from hub.domain import sms
@@ -32,6 +33,12 @@ ERRORS_IN_WORDS = {
 }
 
 
+def twilio_client(account: TwilioAccount) -> Client:
+    client = Client(account.sid, account.auth_token, http_client=AsyncTwilioHttpClient())
+    client.api.base_url = account.api_base
+    return client
+
+
 class SmsChannel(Channel):
     name: ClassVar[str] = "sms"
     labels: ClassVar[Mapping[str, str]] = {"en": "SMS", "fa": "پیامک"}
@@ -40,6 +47,7 @@ class SmsChannel(Channel):
     delivery_states: ClassVar[tuple[str, ...]] = ("queued", "sent", "delivered", "failed")
     routes: ClassVar[str] = "channels.sms.webhook:routes"
     opener: ClassVar[str] = "channels.sms.media:open_item"
+    settings_type: ClassVar[type[ChannelSettings]] = SmsSettings
 
     @classmethod
     def check_reply(cls, text: str) -> dict[str, Any]:
@@ -51,10 +59,11 @@ class SmsChannel(Channel):
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         super().__init__(settings, bus)
-        if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number):
+        self.config = SmsSettings.of(settings)
+        account = self.config.account
+        if not account.sends_from(self.config.from_number):
             raise ChannelNotConfigured("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are all needed")
-        self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=AsyncTwilioHttpClient())
-        self.client.api.base_url = settings.twilio_api_base
+        self.client = twilio_client(account)
 
     def status_callback(self, reply: OutboundReply) -> str:
         query = urlencode({"m": reply.message_id, "c": reply.conversation_id, "k": reply.contact_id})
@@ -64,7 +73,7 @@ class SmsChannel(Channel):
         try:
             message = await self.client.messages.create_async(
                 to=reply.address,
-                from_=self.settings.twilio_from_number,
+                from_=self.config.from_number,
                 body=reply.text,
                 status_callback=self.status_callback(reply),
             )

@@ -22,7 +22,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from channels.base import AttachmentUnavailable, Media, MediaTooLarge, read_capped
-from hub.config import Settings
+from channels.sms.settings import SmsSettings, TwilioAccount
 from hub.core import Core
 from hub.store.models import Message
 
@@ -89,15 +89,15 @@ class PublicOnlyResolver(AbstractResolver):
         await self._inner.close()
 
 
-async def fetch_media(settings: Settings, url: str) -> Media:
+async def fetch_media(account: TwilioAccount, cap: int, url: str) -> Media:
     """The media behind a Twilio MediaUrl, under every rule in this module's docstring."""
-    check_twilio_url(url, settings.twilio_api_base, settings.twilio_account_sid)
+    check_twilio_url(url, account.api_base, account.sid)
     timeout = aiohttp.ClientTimeout(total=30)
-    auth = aiohttp.BasicAuth(settings.twilio_account_sid, settings.twilio_auth_token)
+    auth = aiohttp.BasicAuth(account.sid, account.auth_token)
     async with aiohttp.ClientSession(timeout=timeout) as twilio:
         async with twilio.get(url, auth=auth, allow_redirects=False) as first:
             if first.status not in (301, 302, 303, 307, 308):
-                return await _answer(first, settings.media_max_bytes)
+                return await _answer(first, cap)
             location = first.headers.get("Location", "")
     # Outside Twilio's API: public https only, no credentials, at most a few hops.
     connector = aiohttp.TCPConnector(resolver=PublicOnlyResolver())
@@ -107,7 +107,7 @@ async def fetch_media(settings: Settings, url: str) -> Media:
             check_redirect(target)
             async with storage.get(target, allow_redirects=False) as hop:
                 if hop.status not in (301, 302, 303, 307, 308):
-                    return await _answer(hop, settings.media_max_bytes)
+                    return await _answer(hop, cap)
                 target = urljoin(target, hop.headers.get("Location", ""))
     raise UnsafeMedia(f"more than {MAX_REDIRECTS} redirects")
 
@@ -124,7 +124,7 @@ async def open_item(hub: Core, message: Message, item: dict[str, Any]) -> Media:
     if not item.get("url"):
         raise AttachmentUnavailable(404, "not_found", "no such SMS attachment")
     try:
-        return await fetch_media(hub.settings, item["url"])
+        return await fetch_media(SmsSettings.of(hub.settings).account, hub.settings.media_max_bytes, item["url"])
     except UnsafeMedia as exc:
         log.warning("media fetch refused", extra={"conversation_id": message.conversation_id, "message_id": message.id, "reason": str(exc)})
         raise AttachmentUnavailable(422, "unsafe_media", f"not fetched: {exc}") from exc

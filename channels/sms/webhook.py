@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from channels.base import accept_inbound
 from channels.sms.channel import ERRORS_IN_WORDS, STATUS_PATH, SmsChannel
+from channels.sms.settings import SmsSettings, TwilioAccount
 from hub import events as ev
 from hub import topics
 from hub.bus import BrokerUnavailable
@@ -42,15 +43,15 @@ def media_of(form: dict[str, str]) -> list[dict[str, str]]:
     ]
 
 
-async def signed_form(request: web.Request) -> dict[str, str]:
+async def signed_form(request: web.Request, account: TwilioAccount, channel: str = "SMS") -> dict[str, str]:
     """The form, once X-Twilio-Signature matches the public URL Twilio called (path and
     query included); 404 while the channel is off, 403 on a bad signature."""
-    settings = core_of(request).settings
-    if not settings.twilio_auth_token:
-        raise ApiError(404, "channel_off", "the SMS channel is not configured")
+    if not account.auth_token:
+        raise ApiError(404, "channel_off", f"the {channel} channel is not configured")
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not RequestValidator(settings.twilio_auth_token).validate(settings.base_url + request.path_qs, form, signature):
+    base_url = core_of(request).settings.base_url
+    if not signature or not RequestValidator(account.auth_token).validate(base_url + request.path_qs, form, signature):
         log.warning("twilio webhook refused: bad signature", extra={"path": request.path, "sid": form.get("MessageSid", "")[:64]})
         raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match")
     return form
@@ -60,7 +61,7 @@ async def signed_form(request: web.Request) -> dict[str, str]:
 async def inbound_sms(request: web.Request) -> web.Response:
     hub = core_of(request)
     settings = hub.settings
-    form = await signed_form(request)
+    form = await signed_form(request, SmsSettings.of(settings).account)
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     if not sid or not form.get("From"):
         raise ApiError(400, "invalid", "MessageSid and From are required")
@@ -97,7 +98,7 @@ _FAILED = {"undelivered", "failed"}
 async def delivery_status(request: web.Request) -> web.Response:
     """Twilio's status callback -> MessageDelivered / DeliveryFailed for our message."""
     hub = core_of(request)
-    form = await signed_form(request)
+    form = await signed_form(request, SmsSettings.of(hub.settings).account)
     ids = {k: request.query.get(k, "") for k in ("m", "c", "k")}
     status = form.get("MessageStatus", "")
     if not all(ids.values()) or not status:

@@ -10,6 +10,7 @@ import logging
 from channels.base import accept_inbound, link_phone, resolve_contact
 from channels.telegram import updates
 from channels.telegram.bot import bot_id
+from channels.telegram.settings import TelegramSettings
 from hub import events as ev
 from hub import topics
 from hub.core import Core
@@ -47,7 +48,7 @@ async def accept(hub: Core, incoming: updates.Incoming | None) -> str:
         await _link_visible(hub, address, contact_id)
     else:
         contact_id = await resolve_contact(hub.db, "telegram", address)
-    event = updates.to_event(incoming, bot_id(hub.settings), contact_id, phone)
+    event = updates.to_event(incoming, bot_id(TelegramSettings.of(hub.settings)), contact_id, phone)
     if isinstance(event, ev.InboundMessageAccepted):
         await accept_inbound(hub.bus, event)
         hub.count("hub_inbound_messages_total")

@@ -12,8 +12,9 @@ from typing import ClassVar, Mapping
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from channels.base import Channel, ChannelNotConfigured, OutboundReply, SendResult
+from channels.base import Channel, ChannelNotConfigured, ChannelSettings, OutboundReply, SendResult
 from channels.telegram.bot import make_bot, scrub
+from channels.telegram.settings import TelegramSettings
 from channels.telegram.updates import MAX_TEXT, split_text
 from hub.bus import Bus
 from hub.config import Settings
@@ -39,12 +40,14 @@ class TelegramChannel(Channel):
     # each starts nothing unless TELEGRAM_MODE is its mode
     listeners: ClassVar[tuple[str, ...]] = ("channels.telegram.webhook:start", "channels.telegram.polling:start")
     opener: ClassVar[str] = "channels.telegram.media:open_item"
+    settings_type: ClassVar[type[ChannelSettings]] = TelegramSettings
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         super().__init__(settings, bus)
-        if not settings.telegram_bot_token:
+        self.config = TelegramSettings.of(settings)
+        if not self.config.bot_token:
             raise ChannelNotConfigured("TELEGRAM_BOT_TOKEN is needed")
-        self.bot = make_bot(settings)
+        self.bot = make_bot(self.config)
         # message id -> Telegram ids of the parts already sent: a retry (after a 429 on part
         # 3, say) goes on from the part that failed instead of sending the first ones again.
         self._sent: dict[str, list[int]] = {}
@@ -69,18 +72,18 @@ class TelegramChannel(Channel):
             return SendResult(ok=False, error=self._forbidden(exc), retryable=False)
         except (BadRequest, ChatMigrated, InvalidToken) as exc:  # BadRequest is a NetworkError: first
             self._sent.pop(reply.message_id, None)
-            return SendResult(ok=False, error=f"Telegram refused the message: {scrub(str(exc), self.settings)}", retryable=False)
+            return SendResult(ok=False, error=f"Telegram refused the message: {scrub(str(exc), self.config)}", retryable=False)
         except NetworkError as exc:  # TimedOut included
-            return SendResult(ok=False, error=f"Telegram unreachable: {scrub(str(exc), self.settings)}", retryable=True)
+            return SendResult(ok=False, error=f"Telegram unreachable: {scrub(str(exc), self.config)}", retryable=True)
         except TelegramError as exc:
             self._sent.pop(reply.message_id, None)
-            return SendResult(ok=False, error=f"Telegram error: {scrub(str(exc), self.settings)}", retryable=False)
+            return SendResult(ok=False, error=f"Telegram error: {scrub(str(exc), self.config)}", retryable=False)
         self._sent.pop(reply.message_id, None)
         log.info("telegram reply sent", extra={"conversation_id": reply.conversation_id, "message_id": reply.message_id, "parts": len(done)})
         return SendResult(ok=True, status="sent", provider_id=",".join(str(i) for i in done))
 
     def _forbidden(self, exc: Forbidden) -> str:
-        said = scrub(str(exc), self.settings)
+        said = scrub(str(exc), self.config)
         if "blocked" in said.lower():
             return f"not delivered: the customer blocked the bot on Telegram ({said})"
         return f"not delivered: Telegram does not let the bot write to this chat ({said})"

@@ -13,7 +13,7 @@ from yarl import URL
 
 from channels.base import AttachmentUnavailable, Media, MediaTooLarge, read_capped
 from channels.telegram.bot import make_bot, scrub
-from hub.config import Settings
+from channels.telegram.settings import TelegramSettings
 from hub.core import Core
 from hub.store.models import Message
 
@@ -21,16 +21,16 @@ log = logging.getLogger("hub.telegram.media")
 _DEFAULT_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg"}
 
 
-def file_url(settings: Settings, file_path: str) -> URL:
+def file_url(settings: TelegramSettings, file_path: str) -> URL:
     """The download URL of a getFile path, which must stay under the API base's file root."""
-    root = URL(f"{settings.telegram_api_base}/file/bot{settings.telegram_bot_token}/")
+    root = URL(f"{settings.api_base}/file/bot{settings.bot_token}/")
     url = URL(f"{root}{file_path.lstrip('/')}")
     if (url.scheme, url.host, url.port) != (root.scheme, root.host, root.port) or not url.path.startswith(root.path) or ".." in file_path:
         raise AttachmentUnavailable(422, "unsafe_media", "Telegram's file path leads outside its file root; not fetched")
     return url
 
 
-async def download(settings: Settings, url: URL, cap: int) -> bytes:
+async def download(settings: TelegramSettings, url: URL, cap: int) -> bytes:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         async with http.get(url, allow_redirects=False) as r:
             if r.status != 200:
@@ -39,10 +39,10 @@ async def download(settings: Settings, url: URL, cap: int) -> bytes:
 
 
 async def open_item(hub: Core, message: Message, item: dict[str, Any]) -> Media:
-    s = hub.settings
-    if not item.get("file_id") or not s.telegram_bot_token:
+    s = TelegramSettings.of(hub.settings)
+    if not item.get("file_id") or not s.bot_token:
         raise AttachmentUnavailable(404, "not_found", "no such Telegram attachment (or the channel is off)")
-    cap = s.media_max_bytes
+    cap = hub.settings.media_max_bytes
     if isinstance(item.get("file_size"), int) and item["file_size"] > cap:
         raise AttachmentUnavailable(413, "too_large", f"the file is {item['file_size']} bytes, over the {cap}-byte limit")
     bot = make_bot(s)

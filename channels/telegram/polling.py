@@ -17,6 +17,7 @@ from telegram.error import Conflict, RetryAfter, TelegramError, TimedOut
 from channels.telegram.accept import accept
 from channels.telegram.bot import make_bot, scrub
 from channels.telegram.channel import retry_after_seconds
+from channels.telegram.settings import TelegramSettings
 from channels.telegram.updates import HANDLED_UPDATES, parse
 from hub.bus import BrokerUnavailable
 from hub.core import Core
@@ -34,7 +35,7 @@ class Poller:
         self.task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        s = self.hub.settings
+        s = TelegramSettings.of(self.hub.settings)
         while True:
             try:
                 # getUpdates is refused while a webhook is set.
@@ -91,7 +92,7 @@ class Poller:
 
 
 async def start(hub: Core) -> Poller | None:
-    s = hub.settings
-    if not s.telegram_bot_token or s.telegram_mode != "polling":
+    s = TelegramSettings.of(hub.settings)
+    if not s.bot_token or s.mode != "polling":
         return None
     return Poller(hub, make_bot(s))

@@ -46,11 +46,12 @@ for m in pkgutil.iter_modules(processors.__path__):
     importlib.import_module("processors." + m.name)
 from channels import registry
 from hub.bus import Bus
-from hub.config import Settings
+from hub.config import load
 
 async def build():
-    settings = Settings(twilio_account_sid="AC" + "a" * 32, twilio_auth_token="t", twilio_from_number="+15005550006",
-                        telegram_bot_token="1:x", smtp_url="smtp://127.0.0.1:25", email_from="support@example.com")
+    settings = load({"HUB_SECRET_KEY": "k" * 40, "TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_AUTH_TOKEN": "t",
+                     "TWILIO_FROM_NUMBER": "+15005550006", "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_MODE": "polling",
+                     "HUB_SMTP_URL": "smtp://127.0.0.1:25", "HUB_EMAIL_FROM": "support@example.com"})
     return sorted(registry.build(settings, Bus("127.0.0.1:1")))
 
 built = asyncio.run(build())

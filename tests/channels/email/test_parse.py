@@ -12,9 +12,10 @@ import pytest
 
 from channels.base import OutboundReply
 from channels.email import threads
-from channels.email.channel import compose, html_body, mostly_rtl, reply_subject, smtp_target
+from channels.email.channel import compose, html_body, mostly_rtl, reply_subject
 from channels.email.html_text import html_to_text
 from channels.email.parse import BadMail, open_attachment, parse
+from channels.email.settings import smtp_target
 from channels.email.trim import display_text
 from hub.config import load
 from tests.channels.email import mails

@@ -40,13 +40,8 @@ const state = {
 let lang = localStorage.getItem("hub.lang") === "fa" ? "fa" : "en";
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => I18N[lang][key] ?? I18N.en[key] ?? key;
-// What each channel is called, per language, from the hub's one list (GET /api/v1/channels).
-const CHANNEL_LABELS = {};
-const channelLabel = (name) => (CHANNEL_LABELS[name] && (CHANNEL_LABELS[name][lang] || CHANNEL_LABELS[name].en)) || name;
-async function loadChannels() {
-  const found = await api("GET", "/api/v1/channels");
-  for (const c of found.channels || []) CHANNEL_LABELS[c.name] = c.labels || {};
-}
+const channelLabel = (name) => channelName(name, lang);  // common.js
+const loadChannels = () => loadChannelLabels(api);
 const enc = encodeURIComponent;
 
 

@@ -110,3 +110,13 @@ function calendarChoice(select, lang, changed) {
     });
   }
 }
+
+// What each channel is called, per language, from the hub's one list (GET /api/v1/channels);
+// a name the list does not have shows as itself.
+const CHANNEL_LABELS = {};
+const channelName = (name, lang) => (CHANNEL_LABELS[name] && (CHANNEL_LABELS[name][lang] || CHANNEL_LABELS[name].en)) || name;
+async function loadChannelLabels(api) {
+  const found = await api("GET", "/api/v1/channels");
+  for (const c of found.channels || []) CHANNEL_LABELS[c.name] = c.labels || {};
+  return found.channels || [];
+}

@@ -107,7 +107,8 @@ function trendBars(trend) {
 }
 
 function trendLegend(trend) {
-  const items = (trend.series || []).map((s, g) => el("span", { class: "series" }, el("i", { class: `s${g % TREND_COLOURS}` }), bidi(s.group)));
+  const named = trend.by === "channel" ? (group) => channelName(group, lang) : (group) => group;
+  const items = (trend.series || []).map((s, g) => el("span", { class: "series" }, el("i", { class: `s${g % TREND_COLOURS}` }), bidi(named(s.group))));
   items.push(el("span", { class: "style" }, el("i", { class: "solid" }), "p50"), el("span", { class: "style" }, el("i", { class: "dashed" }), "p90"));
   return items;
 }

@@ -128,15 +128,16 @@ function renderDashboard(d) {
     el("td", { class: `num${a.load >= a.capacity ? " over" : ""}` }, `${num(a.load)} / ${num(a.capacity)}`)), 3);
   $("#online-count").textContent = `${num(d.agents_online)} ${t("onlineCount")}`;
   rows($("#complaints tbody"), d.complaints || [], (c) => el("tr", {},
-    el("td", {}, bidi(c.contact || c.conversation_id)), el("td", {}, c.channel || ""), el("td", {}, bidi(c.queue || "—")),
+    el("td", {}, bidi(c.contact || c.conversation_id)), el("td", {}, channelName(c.channel || "", lang)), el("td", {}, bidi(c.queue || "—")),
     el("td", {}, c.assignee ? bidi(c.assignee) : t("nobody")), el("td", { class: "num" }, duration(c.age_seconds))), 5);
   $("#complaint-count").textContent = d.complaints_total ? num(d.complaints_total) : "";
 }
 
 function renderReport(report) {
   const kind = $("#report-kind").value;
+  const named = $("#report-by").value === "channel" ? (name) => channelName(name, lang) : (name) => name;
   const groups = Object.entries((report && report.groups) || {})
-    .map(([name, kinds]) => [name, kinds[kind]]).filter(([, f]) => f && f.count);
+    .map(([name, kinds]) => [named(name), kinds[kind]]).filter(([, f]) => f && f.count);
   rows($("#report tbody"), groups, ([name, f]) => el("tr", {},
     el("td", {}, bidi(name)), el("td", { class: "num" }, num(f.count)),
     el("td", { class: "num" }, duration(f.p50)), el("td", { class: "num" }, duration(f.p90)), el("td", { class: "num" }, duration(f.p99))), 5);
@@ -288,7 +289,7 @@ function showBoard() {
   if (state.user && state.user.role === "agent") { flash(t("needlead")); return; }
   $("#board").hidden = false;
   document.dispatchEvent(new CustomEvent("hub:signedin"));
-  load().catch(ignore);
+  loadChannelLabels(api).catch(ignore).finally(() => load().catch(ignore));  // common.js
   connectLive();
   clearInterval(ticker);
   ticker = setInterval(() => loadSoon(0), 15000);  // waits and ages grow without any event

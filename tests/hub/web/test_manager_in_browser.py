@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator
 import aiohttp
 import pytest
 
+from channels.api.channel import ApiChannel
 from tests.support import Hub, configured_hub, eventually
 from tests.support.browser import chromium, open_signed_in, record_dialogs
 
@@ -63,6 +64,8 @@ async def test_manager_sees_an_escalation_live_and_acknowledges_it(ladder_hub: H
         await page.locator("#complaints tbody tr", has_text="Rahimi").wait_for(timeout=30_000)
         complaint_cell = await page.inner_text("#complaints tbody tr >> nth=0")
         assert "<b>" in complaint_cell  # the customer's name shows as text, not markup
+        # channels by their labels from the hub's one list, not their ids
+        assert await page.inner_text("#complaints tbody tr >> nth=0 >> td >> nth=1") == ApiChannel.labels["en"]
         await page.select_option("#report-by", "channel")
         await page.locator("#report tbody tr", has_text="api").wait_for(timeout=30_000)
         assert await page.locator("#report-chart svg rect").count() == 3  # p50, p90, p99 of one group
@@ -86,6 +89,8 @@ async def test_manager_sees_an_escalation_live_and_acknowledges_it(ladder_hub: H
         assert await page.inner_text("#escalations th >> nth=0") == "سطح"
         level = await page.inner_text(f"#escalations tr[data-id='{escalation_id}'] td >> nth=0")
         assert level == "۱"  # Persian digits
+        assert await page.inner_text("#complaints tbody tr >> nth=0 >> td >> nth=1") == ApiChannel.labels["fa"]
+        assert await page.locator("#report tbody tr", has_text=ApiChannel.labels["fa"]).count() == 1
         await page.screenshot(path=str(ARTIFACTS / "manager-fa.png"), full_page=True)
         await page.click("#lang-toggle")  # leave English for the next test's stored preference
         await page.close()

@@ -4,9 +4,10 @@ SendResult that says whether a retry may help."""
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +33,39 @@ class OutboundReply:
     text: str
     author: str
     at: datetime
+    #: sent as a provider-approved template instead of free text: its `name`, the provider's
+    #: id for it (`provider_id`) and the values of its placeholders (`variables`, "1", "2", ...)
+    template: Mapping[str, Any] | None = None
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A message the provider approved in advance (WhatsApp's), the only kind a channel with
+    a reply window sends once the window has closed. Configured in the TOML file."""
+
+    name: str
+    #: the approved text, its placeholders written {{1}}, {{2}}, ... as the provider shows them
+    text: str
+    #: the provider's id for it (Twilio's ContentSid)
+    provider_id: str
+    #: what each placeholder holds, in order, shown to the agent beside its field
+    variables: tuple[str, ...] = ()
+
+    def placeholders(self) -> list[str]:
+        return sorted(set(_PLACEHOLDER.findall(self.text)), key=int)
+
+    def render(self, values: Mapping[str, Any]) -> str:
+        """The text the customer reads; ReplyRefused names a placeholder left empty."""
+        missing = [n for n in self.placeholders() if not str(values.get(n) or "").strip()]
+        if missing:
+            raise ReplyRefused(422, "template_variables", f"the template {self.name!r} needs a value for {', '.join('{{' + n + '}}' for n in missing)}")
+        return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]).strip(), self.text)
+
+    def facts(self) -> dict[str, Any]:
+        return {"name": self.name, "text": self.text, "placeholders": self.placeholders(), "variables": list(self.variables)}
 
 
 @dataclass(frozen=True)
@@ -157,6 +191,10 @@ class Channel(ABC):
     opener: ClassVar[str] = ""
     #: its settings slice
     settings_type: ClassVar[type[ChannelSettings]] = ChannelSettings
+    #: how long after the customer's last message on this channel a free-form reply may go
+    #: (WhatsApp's customer-service window: 24 h); None: any time. Past it the reply API
+    #: refuses free text and only one of `templates()` may be sent.
+    reply_window: ClassVar[timedelta | None] = None
 
     def __init__(self, settings: Settings, bus: Bus) -> None:
         self.settings = settings
@@ -173,6 +211,11 @@ class Channel(ABC):
         HUB_MAX_CHAT_TEXT and max_text): ReplyRefused for a text this channel cannot send;
         else what the agent is told it costs (SMS: encoding and segments; empty for most)."""
         return {}
+
+    @classmethod
+    def templates(cls, settings: Settings) -> tuple[Template, ...]:
+        """The provider-approved templates an agent may send on this channel (none for most)."""
+        return ()
 
     async def start(self) -> None:  # noqa: B027 - most channels have nothing to start
         pass

@@ -52,10 +52,11 @@ def get(name: str) -> type[Channel] | None:
     return ADAPTERS.get(name)
 
 
-def facts() -> list[dict[str, Any]]:
+def facts(settings: Settings) -> list[dict[str, Any]]:
     """What the pages and the API say of each channel."""
     return [{"name": c.name, "labels": dict(c.labels), "phone_address": c.phone_address, "delivery_states": list(c.delivery_states),
-             "max_text": c.max_text} for c in CHANNELS]
+             "max_text": c.max_text, "reply_window_seconds": c.reply_window.total_seconds() if c.reply_window else None,
+             "templates": [t.facts() for t in c.templates(settings)]} for c in CHANNELS]
 
 
 def contact_id_for(channel: str, address: str) -> str:

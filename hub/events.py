@@ -258,12 +258,15 @@ class ReplyRequested(ConversationEvent):
     address: str
     text: str
     author: str
+    #: sent as a provider-approved template: {"name", "provider_id", "variables": {"1": ..}}
+    #: (empty: free text); `text` is then the template's text as the customer reads it
+    template: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
 class MessageDelivered(ConversationEvent):
     message_id: str
-    status: str = "sent"  # sent | delivered
+    status: str = "sent"  # sent | delivered | read (the channel's delivery_states)
     provider_id: str = ""
     repeated: bool = False
 

@@ -65,7 +65,7 @@ class DispatchHandler(Handler):
         if self.sender is None:
             raise RuntimeError("dispatch has no sender")
         reply = OutboundReply(message_id=event.id, conversation_id=event.conversation_id, contact_id=event.contact_id, channel=event.channel,
-                              address=event.address, text=event.text, author=event.author, at=event.at)
+                              address=event.address, text=event.text, author=event.author, at=event.at, template=event.template or None)
         # Already sent: the outcome is published again (it may not have reached the broker).
         result, repeated = await self.sender.send_once(event.id, reply)
         log.info("reply dispatched" if result["ok"] else "reply failed",

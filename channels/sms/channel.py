@@ -65,22 +65,26 @@ class SmsChannel(Channel):
             raise ChannelNotConfigured("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are all needed")
         self.client = twilio_client(account)
 
-    def status_callback(self, reply: OutboundReply) -> str:
-        query = urlencode({"m": reply.message_id, "c": reply.conversation_id, "k": reply.contact_id})
-        return f"{self.settings.base_url}{STATUS_PATH}?{query}"
-
     async def send(self, reply: OutboundReply) -> SendResult:
-        try:
-            message = await self.client.messages.create_async(
-                to=reply.address,
-                from_=self.config.from_number,
-                body=reply.text,
-                status_callback=self.status_callback(reply),
-            )
-        except TwilioRestException as exc:
-            retryable = exc.status == 429 or exc.status >= 500
-            words = ERRORS_IN_WORDS.get(exc.code or 0, exc.msg)
-            return SendResult(ok=False, error=f"Twilio error {exc.code or exc.status}: {words}", retryable=retryable)
-        except (TwilioException, OSError) as exc:
-            return SendResult(ok=False, error=f"Twilio unreachable: {exc}", retryable=True)
-        return SendResult(ok=True, status="sent", provider_id=message.sid or "")
+        return await create_message(self.client, ERRORS_IN_WORDS, to=reply.address, from_=self.config.from_number, body=reply.text,
+                                    status_callback=status_callback_url(self.settings.base_url, STATUS_PATH, reply))
+
+
+def status_callback_url(base_url: str, path: str, reply: OutboundReply) -> str:
+    """Where Twilio reports the reply's delivery: our ids ride in the (signed) URL."""
+    query = urlencode({"m": reply.message_id, "c": reply.conversation_id, "k": reply.contact_id})
+    return f"{base_url}{path}?{query}"
+
+
+async def create_message(client: Client, errors_in_words: Mapping[int, str], **params: Any) -> SendResult:
+    """One Messages create; Twilio's errors become a SendResult at this edge: 429 and 5xx may
+    be retried, anything else is final, its code in words where `errors_in_words` has them."""
+    try:
+        message = await client.messages.create_async(**params)
+    except TwilioRestException as exc:
+        retryable = exc.status == 429 or exc.status >= 500
+        words = errors_in_words.get(exc.code or 0, exc.msg)
+        return SendResult(ok=False, error=f"Twilio error {exc.code or exc.status}: {words}", retryable=retryable)
+    except (TwilioException, OSError) as exc:
+        return SendResult(ok=False, error=f"Twilio unreachable: {exc}", retryable=True)
+    return SendResult(ok=True, status="sent", provider_id=message.sid or "")

@@ -121,10 +121,16 @@ async def _answer(response: aiohttp.ClientResponse, cap: int) -> Media:
 
 async def open_item(hub: Core, message: Message, item: dict[str, Any]) -> Media:
     """An agent opens an MMS item: fetched now, under the rules above."""
+    return await open_twilio_item(SmsSettings.of(hub.settings).account, hub.settings.media_max_bytes, message, item)
+
+
+async def open_twilio_item(account: TwilioAccount, cap: int, message: Message, item: dict[str, Any]) -> Media:
+    """A Twilio media item of any channel over the account (MMS, WhatsApp), fetched now under
+    the rules above; the library's and the fetch's errors become AttachmentUnavailable."""
     if not item.get("url"):
-        raise AttachmentUnavailable(404, "not_found", "no such SMS attachment")
+        raise AttachmentUnavailable(404, "not_found", "no such attachment")
     try:
-        return await fetch_media(SmsSettings.of(hub.settings).account, hub.settings.media_max_bytes, item["url"])
+        return await fetch_media(account, cap, item["url"])
     except UnsafeMedia as exc:
         log.warning("media fetch refused", extra={"conversation_id": message.conversation_id, "message_id": message.id, "reason": str(exc)})
         raise AttachmentUnavailable(422, "unsafe_media", f"not fetched: {exc}") from exc

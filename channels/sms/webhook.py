@@ -8,6 +8,7 @@ webhooks; the event id comes from MessageSid, so a retry is stored once."""
 from __future__ import annotations
 
 import logging
+from typing import Mapping
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
@@ -18,6 +19,7 @@ from channels.sms.settings import SmsSettings, TwilioAccount
 from hub import events as ev
 from hub import topics
 from hub.bus import BrokerUnavailable
+from hub.core import Core
 from hub.domain import sms
 from hub.domain.phone import NotAPhoneNumber, to_e164
 from hub.http import ApiError, core_of
@@ -57,6 +59,23 @@ async def signed_form(request: web.Request, account: TwilioAccount, channel: str
     return form
 
 
+def sender_of(value: str, region: str) -> str:
+    """The sender as E.164; short codes and alphanumeric senders stay as given."""
+    try:
+        return to_e164(value, region)
+    except NotAPhoneNumber:
+        return value.strip()
+
+
+async def accepted(hub: Core, message: ev.InboundMessageAccepted) -> None:
+    """Durable, or 503 so that Twilio retries (an answer before the broker's ack could lose it)."""
+    try:
+        await accept_inbound(hub.bus, message)
+    except BrokerUnavailable as exc:
+        raise ApiError(503, "unavailable", "not stored; Twilio will retry") from exc
+    hub.count("hub_inbound_messages_total")
+
+
 @routes.post(PATH)
 async def inbound_sms(request: web.Request) -> web.Response:
     hub = core_of(request)
@@ -65,10 +84,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     if not sid or not form.get("From"):
         raise ApiError(400, "invalid", "MessageSid and From are required")
-    try:
-        sender = to_e164(form["From"], settings.phone_region)
-    except NotAPhoneNumber:
-        sender = form["From"].strip()  # short codes and alphanumeric senders stay as given
+    sender = sender_of(form["From"], settings.phone_region)
     body = form.get("Body", "")
     said = sms.keyword(body)
     message = ev.InboundMessageAccepted(
@@ -81,24 +97,21 @@ async def inbound_sms(request: web.Request) -> web.Response:
         attachments=media_of(form),
         meta={"to": form.get("To", ""), **({"keyword": said.value} if said else {})},
     )
-    try:
-        await accept_inbound(hub.bus, message)
-    except BrokerUnavailable as exc:
-        raise ApiError(503, "unavailable", "not stored; Twilio will retry") from exc
-    hub.count("hub_inbound_messages_total")
+    await accepted(hub, message)
     log.info("sms accepted", extra={"contact_id": message.contact_id, "sid": sid, "keyword": said.value if said else None})
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 
-_DELIVERED = {"sent": "sent", "delivered": "delivered"}
+_DELIVERED = ("sent", "delivered", "read")  # WhatsApp reports read; SMS does not
 _FAILED = {"undelivered", "failed"}
 
 
-@routes.post(STATUS_PATH)
-async def delivery_status(request: web.Request) -> web.Response:
-    """Twilio's status callback -> MessageDelivered / DeliveryFailed for our message."""
+async def status_callback(request: web.Request, account: TwilioAccount, errors_in_words: Mapping[int, str], channel: str) -> web.Response:
+    """Twilio's status callback (SMS and WhatsApp alike) -> MessageDelivered or
+    DeliveryFailed for our message, whose ids the signed callback URL carries; statuses
+    that say nothing new (queued, accepted, sending) are taken and dropped."""
     hub = core_of(request)
-    form = await signed_form(request, SmsSettings.of(hub.settings).account)
+    form = await signed_form(request, account, channel)
     ids = {k: request.query.get(k, "") for k in ("m", "c", "k")}
     status = form.get("MessageStatus", "")
     if not all(ids.values()) or not status:
@@ -106,10 +119,10 @@ async def delivery_status(request: web.Request) -> web.Response:
     common = {"contact_id": ids["k"], "conversation_id": ids["c"], "message_id": ids["m"]}
     event: ev.Event | None = None
     if status in _DELIVERED:
-        event = ev.MessageDelivered(id=ev.derived_id("delivered", ids["m"], status), status=_DELIVERED[status], provider_id=form.get("MessageSid", ""), **common)
+        event = ev.MessageDelivered(id=ev.derived_id("delivered", ids["m"], status), status=status, provider_id=form.get("MessageSid", ""), **common)
     elif status in _FAILED:
         code = form.get("ErrorCode", "")
-        words = ERRORS_IN_WORDS.get(int(code) if code.isdigit() else 0, f"Twilio reports {status}")
+        words = errors_in_words.get(int(code) if code.isdigit() else 0, f"Twilio reports {status}")
         event = ev.DeliveryFailed(id=ev.derived_id("failed", ids["m"]), error=f"Twilio error {code or status}: {words}", **common)
     if event is not None:
         try:
@@ -117,3 +130,8 @@ async def delivery_status(request: web.Request) -> web.Response:
         except BrokerUnavailable as exc:
             raise ApiError(503, "unavailable", "not stored; Twilio will retry") from exc
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+@routes.post(STATUS_PATH)
+async def delivery_status(request: web.Request) -> web.Response:
+    return await status_callback(request, SmsSettings.of(core_of(request).settings).account, ERRORS_IN_WORDS, "SMS")

@@ -5,10 +5,10 @@ caller's session; SQL stays in hub/store."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Sequence
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.store.db import insert_ignore
@@ -72,6 +72,16 @@ async def last_inbound(s: AsyncSession, conversation_id: str, channel: str) -> M
         select(Message).where(Message.conversation_id == conversation_id, Message.direction == "in", Message.channel == channel)
         .order_by(Message.at.desc()).limit(1)
     )).first()
+
+
+async def last_inbound_at(s: AsyncSession, contact_id: str, channel: str) -> datetime | None:
+    """When the contact last wrote on `channel`, in any of her conversations (a reply
+    window, WhatsApp's, counts from then)."""
+    found: datetime | None = await s.scalar(
+        select(func.max(Message.at)).join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.contact_id == contact_id, Message.direction == "in", Message.channel == channel)
+    )
+    return found.replace(tzinfo=timezone.utc) if found is not None and found.tzinfo is None else found
 
 
 async def keep_original(s: AsyncSession, event_id: str, channel: str, content_type: str, content: bytes, received_at: datetime) -> None:

@@ -24,7 +24,8 @@ def message_row(e: ev.Event) -> dict[str, Any] | None:
         return {**base, "direction": "in", "channel": e.channel, "text": e.text, "author": e.name or e.address,
                 "provider_id": e.provider_id, "attachments": list(e.attachments), "meta": dict(e.meta)}
     if isinstance(e, ev.ReplyRequested):
-        return {**base, "direction": "out", "channel": e.channel, "text": e.text, "author": e.author, "delivery": "queued"}
+        return {**base, "direction": "out", "channel": e.channel, "text": e.text, "author": e.author, "delivery": "queued",
+                "meta": {"template": e.template["name"]} if e.template else {}}
     if isinstance(e, ev.NoteAdded):
         return {**base, "direction": "note", "channel": "note", "text": e.text, "author": e.author}
     return None

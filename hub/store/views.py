@@ -50,6 +50,7 @@ def message_json(row: Mapping[str, Any]) -> dict[str, Any]:
         # history (the full text stays in `text`), and whether a machine sent it.
         **({"display_text": meta["display_text"]} if meta.get("display_text") else {}),
         **({"automatic": meta["automatic"]} if meta.get("automatic") else {}),
+        **({"template": meta["template"]} if meta.get("template") else {}),
     }
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from channels.base import ReplyRefused
+from channels.base import Channel, ReplyRefused
 from channels.registry import ADAPTERS
 from hub import events as ev
 from hub import topics
 from hub.auth import authenticate, make_token
 from hub.bus import BrokerUnavailable
+from hub.config import Settings
 from hub.store import lookups
 from hub.store.models import Conversation, User
 from hub.store.projection import message_row
@@ -120,21 +122,53 @@ def as_message(event: ev.ReplyRequested | ev.NoteAdded) -> dict[str, Any]:
     return message_json(row)
 
 
+def check_window(adapter: type[Channel], last_heard: datetime | None) -> None:
+    """ReplyRefused when the channel's reply window is closed: only a template may go."""
+    assert adapter.reply_window is not None
+    if last_heard is not None and ev.utcnow() - last_heard <= adapter.reply_window:
+        return
+    label, hours = adapter.labels.get("en", adapter.name), adapter.reply_window.total_seconds() / 3600
+    since = "the customer has not written on it yet" if last_heard is None else \
+        f"the customer last wrote on it {(ev.utcnow() - last_heard).total_seconds() / 3600:.0f} hours ago"
+    raise ReplyRefused(422, "outside_window", f"{label} takes a free-form reply only within {hours:g} hours of the customer's last message, "
+                                              f"and {since}: send one of its approved templates instead")
+
+
+def template_reply(adapter: type[Channel] | None, settings: Settings, given: Any) -> tuple[str, dict[str, Any]]:
+    """The text and the event's `template` of {"name", "variables": {"1": ...}}."""
+    if not isinstance(given, dict) or not isinstance(given.get("name"), str):
+        raise ReplyRefused(400, "invalid", "`template` must be an object with the template's `name` and its `variables`")
+    variables = given.get("variables") or {}
+    if not isinstance(variables, dict) or not all(isinstance(k, str) and isinstance(v, str) and len(v) <= 1024 for k, v in variables.items()):
+        raise ReplyRefused(400, "invalid", "`template.variables` must map each placeholder (\"1\", \"2\", ...) to a text of at most 1024 characters")
+    found = next((t for t in (adapter.templates(settings) if adapter else ()) if t.name == given["name"]), None)
+    if found is None:
+        raise ReplyRefused(422, "unknown_template", f"no template named {given['name']!r} on this channel")
+    used = {n: variables[n].strip() for n in found.placeholders() if n in variables}
+    return found.render(used), {"name": found.name, "provider_id": found.provider_id, "variables": used}
+
+
 @routes.post("/api/v1/conversations/{id}/replies")
 async def reply(request: web.Request) -> web.Response:
     user = require(request)
     data = await read_json(request)
     conv = await load_conversation(request)
     channel = data.get("channel") or conv.channel
-    # A channel that sends long texts as several messages (Telegram) takes more than a chat frame.
     adapter = ADAPTERS.get(channel) if isinstance(channel, str) else None
-    limit = max(hub_of(request).settings.max_chat_text, adapter.max_text if adapter else 0)
-    text = text_field(data, "text", limit=limit)
+    settings = hub_of(request).settings
     async with hub_of(request).db() as s:
         identity = next(iter(await lookups.identities_of(s, conv.contact_id, channel)), None)
+        last_heard = await lookups.last_inbound_at(s, conv.contact_id, channel) if adapter and adapter.reply_window else None
     if identity is None:
         raise ApiError(422, "no_identity", f"the customer has no {channel!r} address to reply to")
     try:
+        if "template" in data:
+            text, template = template_reply(adapter, settings, data["template"])
+        else:
+            # A channel that sends long texts as several messages (Telegram) takes more than a chat frame.
+            text, template = text_field(data, "text", limit=max(settings.max_chat_text, adapter.max_text if adapter else 0)), None
+            if adapter and adapter.reply_window:
+                check_window(adapter, last_heard)
         cost = adapter.check_reply(text) if adapter else {}
     except ReplyRefused as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from exc
@@ -147,9 +181,11 @@ async def reply(request: web.Request) -> web.Response:
         address=identity.address,
         text=text,
         author=user["username"],
+        template=template or {},
     )
     await publish(request, topics.CONVERSATIONS, conv.contact_id, event)
-    log.info("reply requested", extra={"conversation_id": conv.id, "channel": channel, "agent": user["username"], "message_id": event.id})
+    log.info("reply requested", extra={"conversation_id": conv.id, "channel": channel, "agent": user["username"], "message_id": event.id,
+                                       "template": template["name"] if template else None})
     return web.json_response(
         {**as_message(event), **({channel: cost} if cost else {})},
         status=202,

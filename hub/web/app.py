@@ -102,9 +102,10 @@ async def metrics(request: web.Request) -> web.Response:
 @routes.get("/api/v1/channels")
 async def channels_list(request: web.Request) -> web.Response:
     """Every channel the hub has (channels/registry.py): name, labels (en, fa), whether its
-    address is a phone number, the delivery states it reports, its longest reply."""
+    address is a phone number, the delivery states it reports, its longest reply, its reply
+    window and the templates an agent may send on it."""
     require(request)
-    return web.json_response({"channels": registry.facts()})
+    return web.json_response({"channels": registry.facts(hub_of(request).settings)})
 
 
 @routes.get("/")

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit
 
 def test_every_channel_has_a_name_labels_in_both_languages_and_known_delivery_states() -> None:
     assert registry.names() == ("sms", "email", "telegram", "web", "api")
-    for fact in registry.facts():
+    for fact in registry.facts(Settings()):
         assert fact["labels"]["en"] and fact["labels"]["fa"], fact["name"]
         assert fact["delivery_states"] == [s for s in DELIVERY_ORDER if s in fact["delivery_states"]], fact["name"]
 

@@ -41,7 +41,12 @@ let lang = localStorage.getItem("hub.lang") === "fa" ? "fa" : "en";
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => I18N[lang][key] ?? I18N.en[key] ?? key;
 const channelLabel = (name) => channelName(name, lang);  // common.js
-const loadChannels = () => loadChannelLabels(api);
+// Each channel's facts by name (its templates, its reply window), from GET /api/v1/channels.
+const CHANNEL_FACTS = {};
+async function loadChannels() {
+  for (const c of await loadChannelLabels(api)) CHANNEL_FACTS[c.name] = c;
+  document.dispatchEvent(new Event("hub:channels"));  // templates.js
+}
 const enc = encodeURIComponent;
 
 
@@ -304,13 +309,16 @@ function wireConversation() {
   $("#reply-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const box = $("#reply-text");
-    const text = box.value;
     const channel = $("#reply-channel").value || undefined;  // actions.js fills the choice
-    if (!text.trim()) return;
-    if (text + channel !== replyText) { replyText = text + channel; replyId = uuid(); }
+    const template = chosenTemplate();  // templates.js: a template instead of free text
+    const text = template ? "" : box.value;
+    if (!template && !text.trim()) return;
+    const said = text + channel + JSON.stringify(template);
+    if (said !== replyText) { replyText = said; replyId = uuid(); }
     sendForm($("#reply-send"), async (id) => {
-      const m = await api("POST", `/api/v1/conversations/${enc(id)}/replies`, { text, id: replyId, channel });
-      if (box.value === text) box.value = "";
+      const m = await api("POST", `/api/v1/conversations/${enc(id)}/replies`, template ? { template, id: replyId, channel } : { text, id: replyId, channel });
+      if (template) templateSent();
+      else if (box.value === text) box.value = "";
       replyText = null;
       document.dispatchEvent(new CustomEvent("hub:replied", { detail: m }));
       if (state.open === id) upsertMessage(m, false);

@@ -73,7 +73,7 @@ function ageText(seconds) {
 
 function pastItem(c) {
   const current = c.id === state.open;
-  const top = el("div", { class: "cp-top" }, el("span", { class: "badge" }, c.channel),
+  const top = el("div", { class: "cp-top" }, el("span", { class: "badge" }, channelLabel(c.channel)),
     el("span", { class: `status status-${c.status}` }, t(c.status)));
   if (c.complaint) top.append(el("span", { class: "badge flag" }, t("complaint")));
   if (current) top.append(el("span", { class: "muted" }, t("thisOne")));
@@ -85,7 +85,7 @@ function pastItem(c) {
 
 function complaintItem(x) {
   return el("li", { class: "cp-complaint", dataset: { id: x.conversation_id }, tabindex: "0", role: "button" },
-    el("div", { class: "cp-top" }, el("span", { class: "badge" }, x.channel),
+    el("div", { class: "cp-top" }, el("span", { class: "badge" }, channelLabel(x.channel)),
       el("span", { class: `status status-${x.status}` }, t(x.status)),
       el("span", { class: "muted" }, ageText(x.age_seconds))),
     el("div", { class: "subject", dir: "auto" }, ...(x.subject ? bidiText(x.subject) : [t("noSubject")])));
@@ -100,7 +100,7 @@ function renderCustomer() {
     el("div", { class: "cp-name", dir: "auto" }, contactName({ contact })),
     heading("identitiesH"),
     el("ul", { class: "cp-identities" }, ...(contact.identities || []).map((i) =>
-      el("li", {}, el("span", { class: "badge" }, i.channel), " ", bidi(i.address)))),
+      el("li", {}, el("span", { class: "badge" }, channelLabel(i.channel)), " ", bidi(i.address)))),
   ];
   if (!panel.data) {
     parts.push(el("p", { class: "muted" }, t("loading")));

@@ -12,10 +12,11 @@ from typing import Any
 
 import bcrypt
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.events import utcnow
+from hub.store import lookups
+from hub.store import users as stored
 from hub.store.models import ApiKey, User
 
 ROLES = ("agent", "lead", "manager", "admin")  # each has the rights of those before it
@@ -75,7 +76,7 @@ async def add_user(
         raise AuthError(f"role must be one of {', '.join(ROLES)}")
     if not username or len(username) > 64:
         raise AuthError("username must be 1 to 64 characters")
-    if await session.get(User, username) is not None:
+    if await lookups.user(session, username) is not None:
         raise AuthError(f"user {username!r} exists already")
     user = User(
         username=username,
@@ -88,12 +89,12 @@ async def add_user(
         capacity=capacity,
         created_at=utcnow(),
     )
-    session.add(user)
+    stored.add_user(session, user)
     return user
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
-    user = await session.get(User, username)
+    user = await lookups.user(session, username)
     if user is None:
         check_password(password, "$2b$10$" + "x" * 53)  # same cost whether or not the user exists
         return None
@@ -102,7 +103,7 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
 
 async def ensure_admin(session: AsyncSession, var_dir: Path) -> str | None:
     """On first start, create `admin` with a random password; returns it (printed once)."""
-    if (await session.scalars(select(User).where(User.role == "admin").limit(1))).first() is not None:
+    if await stored.an_admin(session) is not None:
         return None
     password = secrets.token_urlsafe(12)
     await add_user(session, "admin", "admin", password)
@@ -120,17 +121,17 @@ def _key_hash(key: str) -> str:
 
 
 async def add_api_key(session: AsyncSession, name: str) -> str:
-    if await session.get(ApiKey, name) is not None:
+    if await stored.api_key(session, name) is not None:
         raise AuthError(f"API key {name!r} exists already")
     key = "hub_" + secrets.token_urlsafe(32)
-    session.add(ApiKey(name=name, key_hash=_key_hash(key), created_at=utcnow()))
+    stored.add_api_key(session, ApiKey(name=name, key_hash=_key_hash(key), created_at=utcnow()))
     return key
 
 
 async def check_api_key(session: AsyncSession, key: str) -> str | None:
     """The key's name, or None. Only the hash is stored; compare in constant time."""
     wanted = _key_hash(key)
-    row = (await session.scalars(select(ApiKey).where(ApiKey.key_hash == wanted))).first()
+    row = await stored.api_key_with_hash(session, wanted)
     if row is None or not hmac.compare_digest(row.key_hash, wanted):
         return None
     return row.name

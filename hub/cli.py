@@ -134,15 +134,13 @@ async def _canned_add(settings: config.Settings, args: argparse.Namespace) -> in
 
 
 async def _deadletter(settings: config.Settings, limit: int, as_json: bool) -> int:
-    from sqlalchemy import select
-
-    from hub.store.models import DeadLetter
+    from hub.store import workers
     from hub.store.views import iso
 
     engine, db = await _db_session(settings)
     try:
         async with db() as s:
-            rows = list(await s.scalars(select(DeadLetter).order_by(DeadLetter.at.desc()).limit(limit)))
+            rows = await workers.latest_dead_letters(s, limit)
     finally:
         await engine.dispose()
     if as_json:
@@ -158,20 +156,16 @@ async def _deadletter(settings: config.Settings, limit: int, as_json: bool) -> i
 async def _archived_values(settings: config.Settings, log_ends: dict[Any, int]) -> list[bytes] | None:
     """conversation.events from the archive, if it holds more than the log (an embedded
     broker refilled from a part, or not at all); None when the log has it all."""
-    from sqlalchemy import func, select
-
     from hub import topics
-    from hub.store.models import ArchivedRecord
+    from hub.store import archive
 
     engine, db = await _db_session(settings)
     try:
         async with db() as s:
-            kept = await s.scalar(select(func.count()).select_from(ArchivedRecord).where(ArchivedRecord.topic == topics.CONVERSATIONS.name)) or 0
+            kept = await archive.archived_count(s, topics.CONVERSATIONS.name)
             if kept <= sum(log_ends.values()):
                 return None
-            rows = await s.execute(select(ArchivedRecord.value).where(ArchivedRecord.topic == topics.CONVERSATIONS.name)
-                                   .order_by(ArchivedRecord.partition, ArchivedRecord.offset))
-            values = [value for (value,) in rows if value]
+            values = [value for value in await archive.archived_values(s, topics.CONVERSATIONS.name) if value]
     finally:
         await engine.dispose()
     print(f"(the log lacks history the archive has: reading {kept} archived records)", file=sys.stderr)

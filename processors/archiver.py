@@ -16,9 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import events as ev
 from hub.archive.writeahead import DatabaseWriteAhead
-from hub.store import offsets
-from hub.store.db import insert_for
-from hub.store.models import ArchivedRecord
+from hub.store import archive, offsets
 from processors.base import Outcome, stats
 
 log = logging.getLogger("hub.archiver")
@@ -62,8 +60,7 @@ class ArchiverHandler:
         if not rows:
             return Outcome()
         async with self.db() as s, s.begin():
-            stmt = insert_for(s, ArchivedRecord).values(rows)
-            await s.execute(stmt.on_conflict_do_nothing(index_elements=["topic", "partition", "offset"]))
+            await archive.keep(s, rows)
             await offsets.keep(s, self.name, ends, self.log_id)
         # after the archive has them (a crash in between leaves rows a refill sees are archived)
         await self.ahead.forget([r["event_id"] for r in rows if r["event_id"]])

@@ -12,12 +12,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import events as ev
 from hub import topics
-from hub.store.models import ArchivedRecord
+from hub.store import archive
 from processors.base import Publication
 
 log = logging.getLogger("hub.processors")
@@ -77,9 +76,7 @@ async def logged_history(db: async_sessionmaker[AsyncSession]) -> LoggedHistory:
     history = LoggedHistory()
     async with db() as s:
         # one pass: the archive keeps records verbatim, and only MessageReceived says where a message went
-        rows = await s.stream(select(ArchivedRecord.topic, ArchivedRecord.event_id, ArchivedRecord.value)
-                              .where(ArchivedRecord.topic.in_(names), ArchivedRecord.event_id.is_not(None)))
-        async for topic, event_id, value in rows:
+        async for topic, event_id, value in archive.archived_events(s, names):
             history.ids.add(event_id)
             if topic == topics.CONVERSATIONS.name and value and ev.peek_type(value) == "MessageReceived":
                 data = json.loads(value)

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.base import Channel, OutboundReply
 from channels.delivery import deliver
 from hub.events import utcnow
-from hub.store.models import SendRecord
+from hub.store import sends as records
 
 
 async def send_once(
@@ -27,18 +26,15 @@ async def send_once(
 ) -> tuple[dict[str, Any], bool]:
     """(result, repeated) for the send named `key`."""
     async with db() as s, s.begin():
-        record = await s.get(SendRecord, key)
+        record = await records.send_record(s, key)
         if record is not None and record.state == "done" and record.result is not None:
             return dict(record.result), record.attempts > 1
         repeated = record is not None
-        if record is None:
-            s.add(SendRecord(id=key, state="started", attempts=1, started_at=utcnow()))
-        else:
-            record.attempts += 1
+        records.count_attempt(s, key, record, utcnow())
     r = await deliver(channel, reply)
     result = {"ok": r.ok, "status": r.status, "provider_id": r.provider_id, "error": r.error, "retryable": r.retryable}
     async with db() as s, s.begin():
-        await s.execute(update(SendRecord).where(SendRecord.id == key).values(state="done", result=result, finished_at=utcnow()))
+        await records.finish(s, key, result, utcnow())
     return result, repeated
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from channels.base import AttachmentUnavailable, Media
 from channels.email.parse import open_attachment
-from hub.store.models import Original
+from hub.store import lookups
 
 if TYPE_CHECKING:
     from hub.core import Core
@@ -18,7 +18,7 @@ async def open_item(hub: "Core", message: "Message", item: dict[str, Any]) -> Me
     if item.get("too_large"):
         raise AttachmentUnavailable(413, "too_large", f"the attachment is {item.get('size')} bytes, over the HUB_EMAIL_MAX_BYTES limit")
     async with hub.db() as s:
-        original = await s.get(Original, message.id)
+        original = await lookups.original(s, message.id)
     if original is None:
         raise AttachmentUnavailable(404, "not_found", "the original mail is not stored")
     try:

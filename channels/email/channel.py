@@ -25,7 +25,6 @@ from hub.bus import Bus
 from hub.config import Settings
 from hub.store import lookups
 from hub.store.db import make_engine, sessionmaker
-from hub.store.models import Conversation
 
 AUTOMATIC_AUTHOR = "hub"
 
@@ -109,7 +108,7 @@ class EmailChannel(Channel):
     async def thread_of(self, conversation_id: str) -> tuple[str, dict[str, Any]]:
         """(subject, the customer's last mail's ids) from the read model, at send time."""
         async with self.db()() as s:
-            conv = await s.get(Conversation, conversation_id)
+            conv = await lookups.conversation(s, conversation_id)
             last = await lookups.last_inbound(s, conversation_id, "email")
         meta = dict(last.meta or {}) if last is not None else {}
         return (conv.subject if conv is not None else ""), {"message_id": meta.get("message_id", ""), "references": meta.get("references", [])}

@@ -19,7 +19,7 @@ from hub import events as ev
 from hub import topics
 from hub.events import utcnow
 from hub.store import lookups
-from hub.store.models import Conversation, Message
+from hub.store.models import Conversation
 
 if TYPE_CHECKING:
     from hub.core import Core
@@ -117,7 +117,7 @@ async def thread_hint(hub: "Core", parsed: ParsedMail, contact_id: str) -> dict[
             found = (conv, "token") if conv else None
         candidates: list[Conversation] = []
         if found is not None:
-            row = await s.get(Conversation, found[0])
+            row = await lookups.conversation(s, found[0])
             candidates = [row] if row is not None else []
         elif threads.normalise_subject(parsed.subject):
             rows = await lookups.conversations_with_subjects(s, contact_id)
@@ -138,8 +138,8 @@ async def _bounce(hub: "Core", parsed: ParsedMail, edge: str) -> Taken:
     assert parsed.bounce is not None
     message_id = threads.message_of(parsed.bounce.original_message_id, EmailSettings.of(hub.settings).from_address)
     async with hub.db() as s:
-        row = await s.get(Message, message_id) if message_id else None
-        conv = await s.get(Conversation, row.conversation_id) if row is not None else None
+        row = await lookups.message(s, message_id) if message_id else None
+        conv = await lookups.conversation(s, row.conversation_id) if row is not None else None
     if row is None or conv is None:
         hub.count("hub_email_bounces_unmatched_total")
         log.info("delivery report for a mail we do not know ignored", extra={"edge": edge, "original": parsed.bounce.original_message_id[:100]})

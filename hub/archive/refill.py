@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import events as ev
@@ -34,11 +33,13 @@ from hub import topics
 from hub.archive.identity import Mark, end_offsets, read_mark, write_mark
 from hub.archive.writeahead import DatabaseWriteAhead
 from hub.config import Settings
-from hub.store.db import insert_ignore, make_engine, sessionmaker
-from hub.store.models import ArchivedRecord, LogIncarnation, StreamOffset, User
+from hub.store import archive, lookups, offsets, workers
+from hub.store.db import advisory_lock, advisory_unlock, make_engine, sessionmaker
+from hub.store.models import LogIncarnation
 
 log = logging.getLogger("hub.archive")
 CHUNK = 2000  # archived records read and sent per round
+REFILL_LOCK = 7214001  # PostgreSQL advisory lock key
 
 
 class LogNotReady(RuntimeError):
@@ -83,11 +84,11 @@ async def _refill_lock(settings: Settings, db: async_sessionmaker[AsyncSession])
     both find the log empty and both write the archive back."""
     if settings.database_url.startswith("postgresql"):
         async with db() as s:
-            await s.execute(text("SELECT pg_advisory_lock(7214001)"))
+            await advisory_lock(s, REFILL_LOCK)
             try:
                 yield
             finally:
-                await s.execute(text("SELECT pg_advisory_unlock(7214001)"))
+                await advisory_unlock(s, REFILL_LOCK)
         return
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(settings.var_dir / "refill.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -100,10 +101,9 @@ async def _refill_lock(settings: Settings, db: async_sessionmaker[AsyncSession])
 
 async def _known(db: async_sessionmaker[AsyncSession], mark: Mark) -> LogState:
     async with db() as s, s.begin():
-        row = await s.get(LogIncarnation, mark.log_id)
+        row = await archive.incarnation(s, mark.log_id)
         if row is None:  # marked by a worker with the archive off, or by another database's hub
-            await insert_ignore(s, LogIncarnation, {"id": mark.log_id, "started_at": mark.at, "refilled_from": mark.refilled_from,
-                                                     "refill_ends": {}, "refilled_records": 0}, ["id"])
+            await archive.note_incarnation(s, mark.log_id, mark.at, mark.refilled_from)
             return LogState(mark.log_id, mark.refilled_from)
         return LogState(row.id, row.refilled_from, _ends_of(row), row.refilled_records)
 
@@ -133,9 +133,9 @@ async def _new_log(settings: Settings, db: async_sessionmaker[AsyncSession]) -> 
     started = time.monotonic()
     log_id = uuid.uuid4().hex
     async with db() as s:
-        previous = await s.scalar(select(LogIncarnation).order_by(LogIncarnation.started_at.desc()).limit(1))
-        archived = await s.scalar(select(func.count()).select_from(ArchivedRecord)) or 0
-        untagged = await s.scalar(select(func.count()).select_from(StreamOffset).where(StreamOffset.log_id.is_(None))) or 0
+        previous = await workers.current_log(s)
+        archived = await archive.archived_count(s)
+        untagged = await offsets.untagged(s)
     if untagged and previous is None:
         log.warning("database from before the log archive: its positions belong to a log this hub has not seen and are not used; "
                     "conversations, contacts and history stay, the processors' state of that run (running clocks, ladders, "
@@ -148,19 +148,18 @@ async def _new_log(settings: Settings, db: async_sessionmaker[AsyncSession]) -> 
         records = 0
         if settings.archive and archived:
             ends, records = await _write_back(settings, db, producer)
-            await _retag(db, previous.id if previous else None, log_id, ends)
+            await _retag(db, previous, log_id, ends)
         republished = await _republish_written_ahead(settings, db, producer) if settings.archive else 0
         if ends or republished:
             await _nobody_online(settings, db, producer, log_id)
-        mark = await write_mark(producer, log_id, previous.id if previous and ends else None)
+        mark = await write_mark(producer, log_id, previous if previous is not None and ends else None)
     finally:
         await producer.stop()
     winner = await read_mark(settings.kafka_bootstrap or "")
     if winner is None or winner.log_id != mark.log_id:
         raise RefillFailed("another process marked this log while it was being refilled")
     async with db() as s, s.begin():
-        s.add(LogIncarnation(id=log_id, started_at=mark.at, refilled_from=mark.refilled_from,
-                             refill_ends={_key(t, p): e for (t, p), e in ends.items()}, refilled_records=records))
+        archive.add_incarnation(s, log_id, mark.at, mark.refilled_from, {_key(t, p): e for (t, p), e in ends.items()}, records)
     state = LogState(log_id, mark.refilled_from, ends, records, republished, time.monotonic() - started)
     if ends:
         log.info("log refilled from the archive", extra={"log_id": log_id, "refilled_from": mark.refilled_from, "records": records,
@@ -180,17 +179,14 @@ async def _write_back(settings: Settings, db: async_sessionmaker[AsyncSession], 
     ends: dict[tuple[str, int], int] = {}
     total = 0
     async with db() as s:
-        parts = (await s.execute(select(ArchivedRecord.topic, ArchivedRecord.partition).distinct())).all()
+        parts = await archive.archived_partitions(s)
     for topic, partition in sorted(parts):
         if (topic, partition) not in now:
             raise RefillFailed(f"the archive holds {topic}[{partition}], which this log does not have (HUB_PARTITIONS changed?)")
         expected = 0
         while True:
             async with db() as s:
-                rows = (await s.execute(
-                    select(ArchivedRecord.offset, ArchivedRecord.key, ArchivedRecord.value)
-                    .where(ArchivedRecord.topic == topic, ArchivedRecord.partition == partition, ArchivedRecord.offset >= expected)
-                    .order_by(ArchivedRecord.offset).limit(CHUNK))).all()
+                rows = await archive.archived_from(s, topic, partition, expected, CHUNK)
             if not rows:
                 break
             futures = []
@@ -214,9 +210,7 @@ async def _retag(db: async_sessionmaker[AsyncSession], previous: str | None, log
     if previous is None:
         return
     async with db() as s, s.begin():
-        for row in await s.scalars(select(StreamOffset).where(StreamOffset.log_id == previous)):
-            row.next_offset = min(row.next_offset, ends.get((row.topic, row.partition), 0))
-            row.log_id = log_id
+        await offsets.retag(s, previous, log_id, ends)
 
 
 async def _republish_written_ahead(settings: Settings, db: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer) -> int:
@@ -225,11 +219,8 @@ async def _republish_written_ahead(settings: Settings, db: async_sessionmaker[As
     ahead = DatabaseWriteAhead.beside(settings.database_url, db)
     try:
         pending = await ahead.pending()
-        archived: set[str] = set()
-        ids = [row.event_id for row in pending]
         async with db() as s:
-            for at in range(0, len(ids), 500):
-                archived.update(await s.scalars(select(ArchivedRecord.event_id).where(ArchivedRecord.event_id.in_(ids[at:at + 500]))))
+            archived = await archive.archived_ids(s, [row.event_id for row in pending])
         await ahead.forget(sorted(archived))
         pending = [row for row in pending if row.event_id not in archived]
     finally:
@@ -246,7 +237,7 @@ async def _nobody_online(settings: Settings, db: async_sessionmaker[AsyncSession
     """Routing's queues come back from the log with the agents who were online when it
     stopped; after a restart only the sockets that come back are."""
     async with db() as s:
-        users = list(await s.scalars(select(User)))
+        users = await lookups.users(s)
     futures: list[Any] = []
     for user in users:
         for queue in settings.agent_queues(user.queues):

@@ -16,11 +16,11 @@ import asyncio
 from pathlib import Path
 from typing import Sequence
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.events import utcnow
-from hub.store.db import insert_for, make_engine, sessionmaker
+from hub.store import archive
+from hub.store.db import make_engine, sessionmaker
 from hub.store.models import WrittenAhead
 
 Waiting = tuple[str, Sequence[tuple[str, bytes, bytes]], "asyncio.Future[list[str]]"]
@@ -57,14 +57,14 @@ class DatabaseWriteAhead:
     async def _make(self) -> None:
         if not self._made:
             async with self.db() as s, s.begin():
-                await s.run_sync(lambda sync: WrittenAhead.__table__.create(sync.connection(), checkfirst=True))
+                await archive.make_written_ahead(s)
             self._made = True
 
     async def pending(self) -> list[WrittenAhead]:
         """Every row, oldest first."""
         await self._make()
         async with self.db() as s:
-            return list(await s.scalars(select(WrittenAhead).order_by(WrittenAhead.accepted_at)))
+            return await archive.written_ahead(s)
 
     async def keep(self, topic: str, items: Sequence[tuple[str, bytes, bytes]]) -> list[str]:
         """Rows for (event id, key, value); the ids newly written (a retried input that is
@@ -103,8 +103,7 @@ class DatabaseWriteAhead:
         rows = [{"event_id": event_id, "topic": topic, "key": key, "value": value, "accepted_at": now}
                 for topic, items, _ in batch for event_id, key, value in items]
         async with self.db() as s, s.begin():
-            stmt = insert_for(s, WrittenAhead).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
-            written = set(await s.scalars(stmt.returning(WrittenAhead.event_id)))
+            written = await archive.write_ahead(s, rows)
         self.writes += 1
         return written
 
@@ -114,7 +113,7 @@ class DatabaseWriteAhead:
         if event_ids:
             await self._make()
             async with self.db() as s, s.begin():
-                await s.execute(delete(WrittenAhead).where(WrittenAhead.event_id.in_(list(event_ids))))
+                await archive.forget_written_ahead(s, event_ids)
 
 
 def ahead_url(database_url: str) -> str:

@@ -76,6 +76,16 @@ async def migrate(url: str) -> None:
     await asyncio.to_thread(migrate_sync, url)
 
 
+async def advisory_lock(session: AsyncSession, key: int) -> None:
+    """PostgreSQL's advisory lock `key`, waited for; held by the session's connection until
+    advisory_unlock (or the connection ends)."""
+    await session.execute(text(f"SELECT pg_advisory_lock({int(key)})"))
+
+
+async def advisory_unlock(session: AsyncSession, key: int) -> None:
+    await session.execute(text(f"SELECT pg_advisory_unlock({int(key)})"))
+
+
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))

@@ -47,6 +47,27 @@ async def users(s: AsyncSession) -> list[User]:
     return list(await s.scalars(select(User).order_by(User.username)))
 
 
+async def user(s: AsyncSession, username: str) -> User | None:
+    return await s.get(User, username)
+
+
+async def conversation(s: AsyncSession, conversation_id: str) -> Conversation | None:
+    return await s.get(Conversation, conversation_id)
+
+
+async def message(s: AsyncSession, message_id: str) -> Message | None:
+    return await s.get(Message, message_id)
+
+
+async def escalation(s: AsyncSession, escalation_id: str) -> Escalation | None:
+    return await s.get(Escalation, escalation_id)
+
+
+async def original(s: AsyncSession, message_id: str) -> Original | None:
+    """The bytes a message arrived as (keep_original), when they were kept."""
+    return await s.get(Original, message_id)
+
+
 async def conversation_of_messages(s: AsyncSession, message_ids: Sequence[str]) -> str | None:
     """The conversation of the first of our messages found among `message_ids`."""
     found: str | None = await s.scalar(select(Message.conversation_id).where(Message.id.in_(list(message_ids))).limit(1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.store.db import insert_for
@@ -39,3 +39,17 @@ async def keep(session: AsyncSession, consumer: str, positions: Mapping[tuple[st
     for (topic, partition), next_offset in positions.items():
         stmt = insert_for(session, StreamOffset).values(consumer=consumer, topic=topic, partition=partition, next_offset=next_offset, log_id=log_id)
         await session.execute(stmt.on_conflict_do_update(index_elements=["consumer", "topic", "partition"], set_={"next_offset": next_offset, "log_id": log_id}))
+
+
+async def untagged(session: AsyncSession) -> int:
+    """Positions kept before the log had an identity."""
+    return int(await session.scalar(select(func.count()).select_from(StreamOffset).where(StreamOffset.log_id.is_(None))) or 0)
+
+
+async def retag(session: AsyncSession, previous: str, log_id: str, ends: Mapping[tuple[str, int], int]) -> None:
+    """The positions kept for the log `previous`, refilled into `log_id` up to `ends`, become
+    positions in `log_id`, none past its refilled end (past it the old log had records the
+    archive never got); in the caller's transaction."""
+    for row in await session.scalars(select(StreamOffset).where(StreamOffset.log_id == previous)):
+        row.next_offset = min(row.next_offset, ends.get((row.topic, row.partition), 0))
+        row.log_id = log_id

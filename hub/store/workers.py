@@ -31,3 +31,8 @@ async def current_log(s: AsyncSession) -> str | None:
 
 async def dead_letters(s: AsyncSession) -> int:
     return int(await s.scalar(select(func.count()).select_from(DeadLetter)) or 0)
+
+
+async def latest_dead_letters(s: AsyncSession, limit: int) -> list[DeadLetter]:
+    """The newest `limit`, newest first."""
+    return list(await s.scalars(select(DeadLetter).order_by(DeadLetter.at.desc()).limit(limit)))

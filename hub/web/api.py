@@ -17,7 +17,7 @@ from hub.auth import authenticate, make_token
 from hub.bus import BrokerUnavailable
 from hub.config import Settings
 from hub.store import lookups
-from hub.store.models import Conversation, User
+from hub.store.models import Conversation
 from hub.store.projection import message_row
 from hub.store.queries import BadCursor, get_conversation, list_conversations, queue_counts
 from hub.store.views import message_json
@@ -38,7 +38,7 @@ async def publish(request: web.Request, spec: topics.TopicSpec, key: str, event:
 
 async def load_conversation(request: web.Request) -> Conversation:
     async with hub_of(request).db() as s:
-        row = await s.get(Conversation, request.match_info["id"])
+        row = await lookups.conversation(s, request.match_info["id"])
     if row is None:
         raise ApiError(404, "not_found", "no such conversation")
     return row
@@ -210,7 +210,7 @@ async def assign(request: web.Request) -> web.Response:
     agent = text_field(data, "agent", limit=64)
     conv = await load_conversation(request)
     async with hub_of(request).db() as s:
-        if await s.get(User, agent) is None:
+        if await lookups.user(s, agent) is None:
             raise ApiError(422, "unknown_agent", f"no user named {agent!r}")
     queue = conv.queue or hub_of(request).settings.default_queue
     event = ev.AssignmentRequested(contact_id=conv.contact_id, conversation_id=conv.id, queue=queue, agent=agent, by=user["username"])
@@ -261,7 +261,7 @@ async def set_availability(request: web.Request, username: str, online: bool, *,
     online only if she has not chosen away, so a reload or a reconnect does not undo it."""
     hub = hub_of(request)
     async with hub.db() as s, s.begin():
-        user = await s.get(User, username)
+        user = await lookups.user(s, username)
         if user is None:
             return
         if choose:

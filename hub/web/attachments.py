@@ -13,7 +13,7 @@ from aiohttp import web
 
 from channels import registry
 from channels.base import AttachmentUnavailable
-from hub.store.models import Message
+from hub.store import lookups
 from hub.web.context import hub_of, require
 from hub.web.errors import ApiError
 
@@ -26,7 +26,7 @@ async def open_attachment(request: web.Request) -> web.Response:
     require(request)
     hub = hub_of(request)
     async with hub.db() as s:
-        message = await s.get(Message, request.match_info["message_id"])
+        message = await lookups.message(s, request.match_info["message_id"])
     try:
         item: dict[str, Any] | None = (message.attachments or [])[int(request.match_info["index"])] if message else None
     except (ValueError, IndexError):

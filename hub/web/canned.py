@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.events import utcnow
+from hub.store import canned as stored
 from hub.store import lookups
 from hub.store.models import CannedResponse
 from hub.web.context import hub_of, require
@@ -58,9 +59,9 @@ async def save(db: async_sessionmaker[AsyncSession], row: CannedResponse) -> Non
     taken = ApiError(409, "duplicate", f"a canned response /{row.shortcut} exists already; delete it first")
     try:
         async with db() as s, s.begin():
-            if await s.get(CannedResponse, row.shortcut) is not None:
+            if await stored.canned_response(s, row.shortcut) is not None:
                 raise taken
-            s.add(row)
+            stored.add_canned(s, row)
     except IntegrityError as exc:  # two leads saving the same shortcut at once
         raise taken from exc
 
@@ -81,7 +82,7 @@ async def edit_canned(request: web.Request) -> web.Response:
     shortcut = request.match_info["shortcut"].lower()
     changed = validated({**await read_json(request), "shortcut": shortcut}, user["username"])
     async with hub_of(request).db() as s, s.begin():
-        row = await s.get(CannedResponse, shortcut)
+        row = await stored.canned_response(s, shortcut)
         if row is None:
             raise ApiError(404, "not_found", f"no canned response /{shortcut}")
         row.title, row.text = changed.title, changed.text
@@ -94,9 +95,9 @@ async def delete_canned(request: web.Request) -> web.Response:
     user = require(request, "lead")
     shortcut = request.match_info["shortcut"].lower()
     async with hub_of(request).db() as s, s.begin():
-        row = await s.get(CannedResponse, shortcut)
+        row = await stored.canned_response(s, shortcut)
         if row is None:
             raise ApiError(404, "not_found", f"no canned response /{shortcut}")
-        await s.delete(row)
+        await stored.delete_canned(s, row)
     log.info("canned response deleted", extra={"shortcut": shortcut, "by": user["username"]})
     return web.json_response({"deleted": shortcut})

@@ -2,30 +2,28 @@
 conversations, how many nobody holds, how many wait on an answer and the longest wait; the
 agents, who is online and how loaded; the unresolved complaints, oldest first.
 
-Aggregates run in SQL (a few grouped queries), so the cost stays flat with the number of
+Aggregates run in SQL (a few grouped queries, hub/store/reports.py), so the cost stays flat with the number of
 conversations: the page must answer quickly with 10,000 of them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from aiohttp import web
-from sqlalchemy import case, func, select
 
 from hub.auth import ROLES
 from hub.events import utcnow
-from hub.store.models import Contact, Conversation, Escalation, User
+from hub.store import lookups, reports
 from hub.store.views import age_seconds, complaint_since, iso
 from hub.web.context import hub_of, require
 from hub.web.presence import online_agents
 
 routes = web.RouteTableDef()
 COMPLAINTS_SHOWN = 50
-UNRESOLVED = ("open", "pending")
 
 
-def queue_rows(configured: list[str], rows: list[tuple[Any, ...]], now: datetime) -> list[dict[str, Any]]:
+def queue_rows(configured: list[str], rows: Sequence[Sequence[Any]], now: datetime) -> list[dict[str, Any]]:
     """Configured queues first (an idle one shows its zeros), then any other the data names.
     A row is (queue, open, unassigned, waiting, oldest waiting_since)."""
     found = {(r[0] or "(none)"): r for r in rows}
@@ -43,23 +41,13 @@ async def dashboard(request: web.Request) -> web.Response:
     require(request, "lead")
     hub = hub_of(request)
     now = utcnow()
-    c = Conversation
     async with hub.db() as s:
-        per_queue = list(await s.execute(
-            select(c.queue, func.count(), func.sum(case((c.assignee.is_(None), 1), else_=0)),
-                   func.count(c.waiting_since), func.min(c.waiting_since))
-            .where(c.status == "open").group_by(c.queue)
-        ))
-        loads = dict((await s.execute(
-            select(c.assignee, func.count()).where(c.status.in_(UNRESOLVED), c.assignee.is_not(None)).group_by(c.assignee)
-        )).all())
-        users = list(await s.scalars(select(User).order_by(User.username)))
-        complaints_total = await s.scalar(select(func.count()).select_from(c).where(c.complaint.is_(True), c.status.in_(UNRESOLVED)))
-        complaints = list(await s.execute(
-            select(c, Contact.name).outerjoin(Contact, Contact.id == c.contact_id)
-            .where(c.complaint.is_(True), c.status.in_(UNRESOLVED)).order_by(func.coalesce(c.complaint_at, c.created_at)).limit(COMPLAINTS_SHOWN)
-        ))
-        open_escalations = await s.scalar(select(func.count()).select_from(Escalation).where(Escalation.acknowledged_at.is_(None)))
+        per_queue = await reports.open_by_queue(s)
+        loads = await reports.loads(s)
+        users = await lookups.users(s)
+        complaints_total = await reports.unresolved_complaints_count(s)
+        complaints = await reports.unresolved_complaints(s, COMPLAINTS_SHOWN)
+        open_escalations = await reports.open_escalations(s)
         online = await online_agents(s, now)  # a live socket on any web process
     agents = [
         {"username": u.username, "role": u.role, "online": u.username in online and not u.away, "away": bool(u.away), "load": int(loads.get(u.username, 0)),

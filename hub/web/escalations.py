@@ -8,7 +8,6 @@ from aiohttp import web
 from hub import events as ev
 from hub import topics
 from hub.store import lookups
-from hub.store.models import Conversation, Escalation, User
 from hub.store.views import escalation_view
 from hub.web.api import publish
 from hub.web.context import hub_of, require
@@ -34,10 +33,10 @@ async def acknowledge(request: web.Request) -> web.Response:
     data = await read_json(request) if request.can_read_body else {}
     hub = hub_of(request)
     async with hub.db() as s:
-        row = await s.get(Escalation, request.match_info["id"])
-        conv = await s.get(Conversation, row.conversation_id) if row else None
+        row = await lookups.escalation(s, request.match_info["id"])
+        conv = await lookups.conversation(s, row.conversation_id) if row else None
         assignee = user["username"] if data.get("take_over") is True else data.get("assign")
-        if assignee is not None and (not isinstance(assignee, str) or await s.get(User, assignee) is None):
+        if assignee is not None and (not isinstance(assignee, str) or await lookups.user(s, assignee) is None):
             raise ApiError(422, "unknown_agent", f"no user named {assignee!r}")
     if row is None or conv is None:
         raise ApiError(404, "not_found", "no such escalation")
@@ -59,7 +58,7 @@ async def mark_complaint(request: web.Request) -> web.Response:
     data = await read_json(request) if request.can_read_body else {}
     reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
     async with hub_of(request).db() as s:
-        conv = await s.get(Conversation, request.match_info["id"])
+        conv = await lookups.conversation(s, request.match_info["id"])
     if conv is None:
         raise ApiError(404, "not_found", "no such conversation")
     event = ev.ComplaintDetected(id=ev.derived_id("complaint", conv.id, "agent"), contact_id=conv.contact_id, conversation_id=conv.id,

@@ -7,7 +7,8 @@ calendar's time zone and the figures gain business_p50/p90/p99). At most 400 buc
 
 Three queries whatever the range: the conversations opened in it, their waits and answers
 paired in SQL (hub/store/report_timings.py, shared with the response-times report), and the
-SLA deadlines (read out of the `sla` JSON in SQL, so no clock document is decoded in Python);
+SLA deadlines (read out of the `sla` JSON in SQL, hub/store/reports.py, so no clock document
+is decoded in Python);
 the percentiles come from hub.domain.response_times."""
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import or_, select
 
 from hub.domain import calendar as cal
 from hub.domain import response_times as rt
 from hub.domain import timeseries as ts
 from hub.domain.sla import CLOCKS
-from hub.store.models import Conversation
 from hub.store.report_timings import window_timings
+from hub.store.reports import sla_marks
 from hub.web.context import hub_of, require
 from hub.web.errors import ApiError
 from hub.web.reports import business_clock, query_choice, query_period
@@ -75,19 +75,13 @@ async def timeseries(request: web.Request) -> web.Response:
         raise ApiError(400, "too_many_buckets", str(exc)) from exc
     first, keys = starts[0], [a.isoformat() for a in starts]
 
-    c = Conversation
     # Deadlines compared as ISO strings in SQL only to narrow the rows (a day's margin covers
     # any offset and fractional seconds); the exact bucket is found below.
     low, high = (first - timedelta(days=1)).isoformat(), (end + timedelta(days=1)).isoformat()
-    marks = [c.sla[clock][mark].as_string() for clock in CLOCKS for mark in MARKS]
-    dues = marks[::len(MARKS)]
-    # Core rows through the session's connection: the ORM's row loading would cost more than
-    # the queries themselves with 10,000 conversations.
     async with hub_of(request).db() as session:
         # The waits and their answers, paired as the response-time report pairs them.
         found = await window_timings(session, first, end)
-        s = await session.connection()  # core rows: no ORM loading for 10,000 clocks
-        clocks = list(await s.execute(select(c.channel, c.queue, *marks).where(or_(*(d.between(low, high) for d in dues)))))
+        clocks = await sla_marks(session, CLOCKS, MARKS, low, high)
 
     timings: dict[str, list[tuple[rt.Timing, str]]] = defaultdict(list)  # group -> (timing, bucket start)
     for t, conv in found:

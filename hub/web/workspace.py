@@ -7,7 +7,6 @@ from aiohttp import web
 
 from channels import registry
 from hub.store import lookups
-from hub.store.models import User
 from hub.web.context import hub_of, require
 from hub.web.presence import online_agents
 
@@ -40,6 +39,6 @@ async def queues(request: web.Request) -> web.Response:
 async def my_availability(request: web.Request) -> web.Response:
     user = require(request)
     async with hub_of(request).db() as s:
-        row = await s.get(User, user["username"])
+        row = await lookups.user(s, user["username"])
     away = bool(row and row.away)
     return web.json_response({"online": not away, "away": away})

@@ -20,6 +20,7 @@ from channels.email.channel import EmailChannel
 from channels.sms.channel import SmsChannel
 from channels.telegram.channel import TelegramChannel
 from channels.webchat.channel import WebChatChannel
+from channels.whatsapp.channel import WhatsAppChannel
 from hub.bus import Bus
 from hub.config import ConfigError, Settings
 from hub.domain import identity
@@ -35,6 +36,7 @@ log = logging.getLogger("hub.channels")
 #: every channel, in the order the pages list them
 CHANNELS: tuple[type[Channel], ...] = (
     SmsChannel,
+    WhatsAppChannel,
     EmailChannel,
     TelegramChannel,
     WebChatChannel,

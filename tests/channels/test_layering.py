@@ -50,7 +50,8 @@ from hub.config import load
 
 async def build():
     settings = load({"HUB_SECRET_KEY": "k" * 40, "TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_AUTH_TOKEN": "t",
-                     "TWILIO_FROM_NUMBER": "+15005550006", "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_MODE": "polling",
+                     "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
+                     "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_MODE": "polling",
                      "HUB_SMTP_URL": "smtp://127.0.0.1:25", "HUB_EMAIL_FROM": "support@example.com"})
     return sorted(registry.build(settings, Bus("127.0.0.1:1")))
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_every_channel_has_a_name_labels_in_both_languages_and_known_delivery_states() -> None:
-    assert registry.names() == ("sms", "email", "telegram", "web", "api")
+    assert registry.names() == ("sms", "whatsapp", "email", "telegram", "web", "api")
     for fact in registry.facts(Settings()):
         assert fact["labels"]["en"] and fact["labels"]["fa"], fact["name"]
         assert fact["delivery_states"] == [s for s in DELIVERY_ORDER if s in fact["delivery_states"]], fact["name"]
@@ -22,11 +22,12 @@ def test_every_channel_has_a_name_labels_in_both_languages_and_known_delivery_st
 
 def test_delivery_only_moves_forward_in_the_channels_order() -> None:
     rank = registry.delivery_rank()
-    assert sorted(rank, key=rank.__getitem__) == ["queued", "sent", "delivered", "failed"]  # no channel reports "read" yet
+    assert sorted(rank, key=rank.__getitem__) == ["queued", "sent", "delivered", "read", "failed"]  # WhatsApp reports read
 
 
 def test_a_phone_channels_number_is_the_phones_contact_and_other_channels_are_not() -> None:
     assert registry.contact_id_for("sms", "+989121234567") == contact_id_for_phone("+989121234567") == SmsChannel.contact_id("+989121234567")
+    assert registry.contact_id_for("whatsapp", "+989121234567") == contact_id_for_phone("+989121234567")  # her SMS contact
     assert registry.contact_id_for("telegram", "+989121234567") != contact_id_for_phone("+989121234567")
     assert registry.contact_id_for("sms", "ACME") != contact_id_for_phone("ACME")  # an alphanumeric sender is no number
 

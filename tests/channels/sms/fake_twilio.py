@@ -42,6 +42,11 @@ class FakeTwilio:
             return web.json_response({"code": 20500, "message": "Service Unavailable", "status": 503}, status=503)
         if "FAIL-21610" in body:
             return web.json_response({"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}, status=400)
+        if "FAIL-63016" in body:  # WhatsApp: free text outside the 24-hour window
+            return web.json_response({"code": 63016, "message": "Failed to send freeform message because you are outside the allowed window.",
+                                      "status": 400}, status=400)
+        if form.get("To", "").startswith("whatsapp:") and not (body or form.get("ContentSid")):
+            return web.json_response({"code": 21619, "message": "A text message body or media urls must be specified.", "status": 400}, status=400)
         self.sent.append(form)
         sid = "SM" + uuid.uuid4().hex
         payload: dict[str, Any] = {"sid": sid, "account_sid": self.account_sid, "to": form.get("To"), "from": form.get("From"), "body": body, "status": "queued", "num_segments": "1"}

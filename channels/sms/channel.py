@@ -65,6 +65,9 @@ class SmsChannel(Channel):
             raise ChannelNotConfigured("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are all needed")
         self.client = twilio_client(account)
 
+    async def stop(self) -> None:
+        await self.client.http_client.close()  # type: ignore[union-attr]  # twilio_client gives it an AsyncTwilioHttpClient
+
     async def send(self, reply: OutboundReply) -> SendResult:
         return await create_message(self.client, ERRORS_IN_WORDS, to=reply.address, from_=self.config.from_number, body=reply.text,
                                     status_callback=status_callback_url(self.settings.base_url, STATUS_PATH, reply))

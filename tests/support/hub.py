@@ -208,3 +208,18 @@ class Restarts:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def conversation_with(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], text: str, *, channel: str = "",
+                            contains: bool = False) -> Any:
+    """The detail (through the API) of the conversation, of `channel` if given, holding a
+    message whose text is `text` (or contains it); None while there is none."""
+    query = f"?channel={channel}" if channel else ""
+    async with http.get(f"{hub.url}/api/v1/conversations{query}", headers=auth) as r:
+        convs = (await r.json())["conversations"]
+    for c in convs:
+        async with http.get(f"{hub.url}/api/v1/conversations/{c['id']}", headers=auth) as r:
+            detail = await r.json()
+        if any((text in m["text"]) if contains else (m["text"] == text) for m in detail["messages"]):
+            return detail
+    return None

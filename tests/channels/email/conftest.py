@@ -25,6 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from hub.broker import free_port
 from tests.support import Hub
+from tests.support import conversation_with as shared_conversation_with
 
 DOVECOT = "/usr/sbin/dovecot"
 USER, PASSWORD = "support", "mailbox-pw"
@@ -239,14 +240,7 @@ async def smtp_deliver(hub: Hub, raw: bytes, sender: str, recipients: list[str] 
 
 async def conversation_with(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], text: str) -> Any:
     """The detail of the email conversation holding a message whose text contains `text`."""
-    async with http.get(f"{hub.url}/api/v1/conversations?channel=email", headers=auth) as r:
-        convs = (await r.json())["conversations"]
-    for c in convs:
-        async with http.get(f"{hub.url}/api/v1/conversations/{c['id']}", headers=auth) as r:
-            detail = await r.json()
-        if any(text in m["text"] for m in detail["messages"]):
-            return detail
-    return None
+    return await shared_conversation_with(http, hub, auth, text, channel="email", contains=True)
 
 
 async def all_email_conversations(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str]) -> list[Any]:

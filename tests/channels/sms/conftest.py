@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from twilio.request_validator import RequestValidator
 
 from tests.channels.sms.fake_twilio import FakeTwilio
-from tests.support import Hub
+from tests.support import Hub, conversation_with
 
 TOKEN = "test-auth-token"
 PUBLIC = "https://support.example.com"  # what Twilio calls; the hub sits behind a proxy
@@ -57,14 +57,7 @@ async def inbound_end_offsets(hub: Hub) -> int:
 
 
 async def sms_conversation(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], text: str) -> Any:
-    async with http.get(f"{hub.url}/api/v1/conversations?channel=sms", headers=auth) as r:
-        convs = (await r.json())["conversations"]
-    for c in convs:
-        async with http.get(f"{hub.url}/api/v1/conversations/{c['id']}", headers=auth) as r:
-            detail = await r.json()
-        if any(m["text"] == text for m in detail["messages"]):
-            return detail
-    return None
+    return await conversation_with(http, hub, auth, text, channel="sms")
 
 
 def agent_of(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], conv_id: str) -> tuple[Any, Any]:

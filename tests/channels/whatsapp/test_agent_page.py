@@ -18,8 +18,8 @@ from hub import events as ev
 from hub import topics
 from hub.bus import Bus
 from tests.channels.sms.fake_twilio import FakeTwilio
-from tests.channels.whatsapp.conftest import CONTENT_SID, conversation_with
-from tests.support import Hub, eventually
+from tests.channels.whatsapp.conftest import CONTENT_SID
+from tests.support import Hub, conversation_with, eventually
 from tests.support.browser import chromium, open_signed_in, record_dialogs
 
 pytestmark = pytest.mark.browser

@@ -17,8 +17,8 @@ from hub.bus import Bus
 from tests.channels.sms.conftest import PUBLIC, SID, agent_of, delivery_is, form, inbound_end_offsets
 from tests.channels.sms.conftest import signed as sms_signed
 from tests.channels.sms.fake_twilio import FakeTwilio
-from tests.channels.whatsapp.conftest import CONTENT_SID, SENDER, conversation_with, signed, whatsapp_form
-from tests.support import Hub, eventually
+from tests.channels.whatsapp.conftest import CONTENT_SID, SENDER, signed, whatsapp_form
+from tests.support import Hub, conversation_with, eventually
 
 pytestmark = pytest.mark.integration
 

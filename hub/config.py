@@ -56,6 +56,9 @@ class Settings:
     app_id: str = "contacthub"
     archive: bool = True  # keep the log in the database and refill an empty one (docs/design.md)
     fetch_max_wait_ms: int = 10
+    # A consumer group's session: a member silent this long is replaced. The embedded
+    # broker also waits half of it for more members before it assigns a new group.
+    group_session_seconds: float = 6.0
     stall_seconds: float = 30.0  # records waiting on a partition nothing reads: the worker acts (processors/stall.py); 0 = off
     projector_process: bool = False  # the projector (and archiver) in a process of their own (`contacthub projector`), not a worker thread
     max_chat_text: int = 4096
@@ -83,6 +86,11 @@ class Settings:
     def agent_queues(self, queues: Any) -> list[str]:
         """An agent's queues as stored, or the default queue when she has none."""
         return list(queues or []) or [self.default_queue]
+
+    def group_timing_ms(self) -> dict[str, int]:
+        """aiokafka's session, rebalance and heartbeat for every consumer group of the hub."""
+        session = int(self.group_session_seconds * 1000)
+        return {"session_timeout_ms": session, "rebalance_timeout_ms": session, "heartbeat_interval_ms": max(100, session // 6)}
 
     @property
     def base_url(self) -> str:
@@ -138,6 +146,12 @@ def _switch(name: str, value: str) -> bool:
     raise ConfigError(f"{name} must be on or off, not {value!r}")
 
 
+def _group_session(seconds: float) -> float:
+    if not 1.0 <= seconds <= 300.0:
+        raise ConfigError(f"HUB_GROUP_SESSION_SECONDS must be between 1 and 300, not {seconds:g}")
+    return seconds
+
+
 def _projector_process(where: str) -> bool:
     if where not in ("thread", "process"):
         raise ConfigError(f"HUB_PROJECTOR must be thread or process, not {where!r}")
@@ -161,6 +175,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         fetch_wait = int(env.get("HUB_FETCH_MAX_WAIT_MS", "10"))
         media_max = int(env.get("HUB_MEDIA_MAX_BYTES", str(5 * 1024 * 1024)))
         stall_seconds = float(env.get("HUB_STALL_SECONDS", "30"))
+        group_session = float(env.get("HUB_GROUP_SESSION_SECONDS", "6"))
     except ValueError as exc:
         raise ConfigError(f"a numeric setting is not a number: {exc}") from exc
     # imported here: these modules use ConfigError and parse_duration from this one
@@ -185,6 +200,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         archive=_switch("HUB_ARCHIVE", env.get("HUB_ARCHIVE", "on")),
         fetch_max_wait_ms=fetch_wait,
         stall_seconds=stall_seconds,
+        group_session_seconds=_group_session(group_session),
         projector_process=_projector_process(env.get("HUB_PROJECTOR", "thread")),
         queues=_queues(raw),
         phone_region=env.get("HUB_PHONE_REGION", "IR"),
@@ -227,4 +243,5 @@ ENV_VARS: tuple[str, ...] = (
     "HUB_PHONE_REGION",
     "HUB_MEDIA_MAX_BYTES",
     "HUB_STALL_SECONDS",
+    "HUB_GROUP_SESSION_SECONDS",
 )

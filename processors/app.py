@@ -61,10 +61,10 @@ def faust_app(settings: Settings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         # Tansu and Kafka alike: a cold worker joins in ~5 s, one killed with SIGKILL is
-        # replaced in ~13 s, instead of ~30 s and ~110 s with the defaults.
-        broker_session_timeout=6.0,
-        broker_rebalance_timeout=6.0,
-        broker_heartbeat_interval=1.0,
+        # replaced in ~13 s, instead of ~30 s and ~110 s with the defaults (6 s sessions).
+        broker_session_timeout=settings.group_session_seconds,
+        broker_rebalance_timeout=settings.group_session_seconds,
+        broker_heartbeat_interval=settings.group_timing_ms()["heartbeat_interval_ms"] / 1000,
         broker_commit_interval=0.5,
         producer_acks=-1,
         producer_linger=0.005,
@@ -165,7 +165,8 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
             handler.held = True
         worker.catchup.on_done.append(release_timers)
 
-    heartbeat_row = Heartbeat(worker.worker_id, db, holding, lambda: worker.log_id, lambda: worker.catchup.done)
+    heartbeat_row = Heartbeat(worker.worker_id, db, holding, lambda: worker.log_id, lambda: worker.catchup.done,
+                              settled_after=settings.group_session_seconds / 2)
 
     from processors.stall import FaustStallGuard, LogEnds
 

@@ -107,9 +107,7 @@ class OwnGroup:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=max(self.settings.fetch_max_wait_ms, FETCH_MAX_WAIT_MS),
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-            rebalance_timeout_ms=6000,
+            **self.settings.group_timing_ms(),
             max_poll_records=BATCH,
         )
         consumer.subscribe(self.reads, listener=_Assignment(self))

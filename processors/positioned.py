@@ -73,9 +73,7 @@ class PositionedConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=handler.fetch_max_wait_ms or settings.fetch_max_wait_ms,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-            rebalance_timeout_ms=6000,
+            **settings.group_timing_ms(),
             max_poll_records=BATCH,
         )
 

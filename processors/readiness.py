@@ -12,7 +12,9 @@ from hub.events import utcnow
 from hub.store import workers
 
 log = logging.getLogger("hub.worker")
-SETTLED_AFTER = 3.0  # a first join often takes two generations; ready once it settled
+#: a first join often takes two generations: ready once the assignment held this long (the
+#: embedded broker waits half a group session for more members before it assigns)
+SETTLED_AFTER = 3.0
 #: an unchanged row is written again this often (/readyz takes a row of the last 10 s as fresh): each
 #: write waits for SQLite's one write lock, which the projector holds for its batches
 REWRITE_AFTER = 2.0
@@ -20,12 +22,14 @@ REWRITE_AFTER = 2.0
 
 class Heartbeat:
     def __init__(self, worker_id: str, db: async_sessionmaker[AsyncSession], holding: Callable[[], tuple[bool, int]],
-                 log_id: Callable[[], str] = lambda: "", caught_up: Callable[[], bool] = lambda: True) -> None:
+                 log_id: Callable[[], str] = lambda: "", caught_up: Callable[[], bool] = lambda: True,
+                 settled_after: float = SETTLED_AFTER) -> None:
         self.worker_id = worker_id
         self.db = db
         self.holding = holding  # (holds its partitions now, how many)
         self.log_id = log_id  # the log it reads; /readyz counts only workers of the current one
         self.caught_up = caught_up  # read past a refill's ends
+        self.settled_after = settled_after
         self.last_unsettled = time.monotonic()
         self.said_ready = False
         self.written: tuple[object, ...] = ()
@@ -35,7 +39,7 @@ class Heartbeat:
         holding, assigned = self.holding()
         if not holding:
             self.last_unsettled = time.monotonic()
-        return holding and time.monotonic() - self.last_unsettled >= SETTLED_AFTER, assigned
+        return holding and time.monotonic() - self.last_unsettled >= self.settled_after, assigned
 
     async def beat(self) -> None:
         ready, assigned = self.settled()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import os
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,10 @@ from hub.store.models import ApiKey, User
 
 ROLES = ("agent", "lead", "manager", "admin")  # each has the rights of those before it
 TOKEN_MAX_AGE = 12 * 3600
+PASSWORD_ROUNDS = 10
+# bcrypt lets go of the GIL: checks run on these threads, never on the event loop, and at
+# most this many at once (the rest wait their turn instead of taking every core).
+_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bcrypt")
 
 
 class AuthError(ValueError):
@@ -32,7 +39,7 @@ def role_at_least(role: str, needed: str) -> bool:
 
 
 def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=PASSWORD_ROUNDS)).decode()
 
 
 def check_password(password: str, hashed: str) -> bool:
@@ -42,22 +49,49 @@ def check_password(password: str, hashed: str) -> bool:
         return False
 
 
+@cache
+def _stand_in_hash() -> str:
+    """A real hash of a password nobody knows, at the same cost: checking a missing user
+    against it costs what checking a real one does, so timing does not tell them apart."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+async def verify_password(password: str, hashed: str | None) -> bool:
+    """bcrypt off the event loop; `hashed` None (no such user) does the same work and fails."""
+    loop = asyncio.get_running_loop()
+    ok = await loop.run_in_executor(_CHECKS, check_password, password, hashed or _stand_in_hash())
+    return ok and hashed is not None
+
+
+async def hashed_password(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_CHECKS, hash_password, password)
+
+
 def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="hub.token")
 
 
-def make_token(secret: str, user: User) -> str:
-    return _serializer(secret).dumps({"u": user.username, "r": user.role})
+def make_token(secret: str, user: User, session: str = "") -> str:
+    """Signed: the user, her role, the generation she signed in at and the session's id."""
+    return _serializer(secret).dumps({"u": user.username, "r": user.role, "g": user.token_generation or 0, "s": session})
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(18)
 
 
 def read_token(secret: str, token: str) -> dict[str, Any]:
+    """The token's claims once its signature and age are good; whether its session still
+    stands is hub/web/sessions.py's to say."""
     try:
         data = _serializer(secret).loads(token, max_age=TOKEN_MAX_AGE)
     except SignatureExpired as exc:
         raise AuthError("token expired") from exc
     except BadSignature as exc:
         raise AuthError("invalid token") from exc
-    return {"username": data["u"], "role": data["r"]}
+    if not isinstance(data, dict) or not isinstance(data.get("u"), str) or not isinstance(data.get("r"), str):
+        raise AuthError("invalid token")
+    return {"username": data["u"], "role": data["r"], "generation": int(data.get("g") or 0), "session": str(data.get("s") or "")}
 
 
 async def add_user(
@@ -94,11 +128,11 @@ async def add_user(
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
+    """The user when the password is hers and she is not disabled. A missing or disabled
+    user costs the same bcrypt work as a real one (off the event loop)."""
     user = await lookups.user(session, username)
-    if user is None:
-        check_password(password, "$2b$10$" + "x" * 53)  # same cost whether or not the user exists
-        return None
-    return user if check_password(password, user.password_hash) else None
+    right = await verify_password(password, user.password_hash if user is not None else None)
+    return user if right and user is not None and not user.disabled else None
 
 
 async def ensure_admin(session: AsyncSession, var_dir: Path) -> str | None:
@@ -138,8 +172,9 @@ async def check_api_key(session: AsyncSession, key: str) -> str | None:
 
 
 class ApiKeyCache:
-    """Verified keys for a minute, so an integrator's burst costs one lookup. Keys cannot be
-    revoked yet; when they can, a revoked key stops working within the minute."""
+    """Verified keys for a minute, so an integrator's burst costs one lookup. A revoked key
+    is forgotten at once by every web process (ApiKeyRevoked on `live`); the minute is the
+    bound when that frame was lost."""
 
     TTL = 60.0
 
@@ -156,3 +191,7 @@ class ApiKeyCache:
         if len(self._seen) > 10_000:
             self._seen.clear()
         self._seen[key] = (name, time.monotonic() + self.TTL)
+
+    def forget(self, name: str) -> None:
+        for key in [k for k, (n, _) in self._seen.items() if n == name]:
+            self._seen.pop(key, None)

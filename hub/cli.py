@@ -48,9 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--phone")
     ua.add_argument("--queues", default="", help="comma separated; the default queue when left out")
     ua.add_argument("--capacity", type=int, default=5)
+    ul = users.add_parser("list", help="every user, her role and whether she is disabled")
+    ul.add_argument("--json", action="store_true")
+    ur = users.add_parser("set-role", help="a new role; ends her sessions")
+    ur.add_argument("name")
+    ur.add_argument("role", choices=("agent", "lead", "manager", "admin"))
+    up = users.add_parser("set-password", help="a new password (asked when not given); ends her sessions")
+    up.add_argument("name")
+    up.add_argument("--password")
+    for action, words in (("disable", "she can no longer sign in; ends her sessions"), ("enable", "she may sign in again"),
+                          ("remove", "removes the user; ends her sessions")):
+        users.add_parser(action, help=words).add_argument("name")
     keys = sub.add_parser("apikeys", help="manage integrator API keys").add_subparsers(dest="action", required=True)
     ka = keys.add_parser("add")
     ka.add_argument("name")
+    keys.add_parser("list", help="the keys' names and when each was made (the keys themselves are not kept)")
+    keys.add_parser("revoke", help="the key is refused at once").add_argument("name")
     canned = sub.add_parser("canned", help="manage canned responses").add_subparsers(dest="action", required=True)
     ca = canned.add_parser("add")
     ca.add_argument("shortcut")
@@ -97,6 +110,87 @@ async def _users_add(settings: config.Settings, args: argparse.Namespace) -> int
     finally:
         await engine.dispose()
     print(f"user {args.name} added with role {args.role}")
+    return 0
+
+
+async def _tell_web(settings: config.Settings) -> Any:
+    """A bus to say a change on `live`, so web processes act at once; None without a broker
+    to reach (they notice within hub/web/sessions.py's TTL, and say so)."""
+    from hub.bus import Bus
+
+    if not settings.kafka_bootstrap:
+        return None
+    bus = Bus(settings.kafka_bootstrap, send_timeout=5.0)
+    try:
+        await asyncio.wait_for(bus.start(), 10)
+    except Exception:  # noqa: BLE001 - no broker reachable: the change still holds, only later
+        print("note: no broker reachable; running web processes apply this within 30 s", file=sys.stderr)
+        return None
+    return bus
+
+
+async def _users_change(settings: config.Settings, args: argparse.Namespace) -> int:
+    from hub import accounts
+    from hub.auth import AuthError
+    from hub.store import users as stored
+
+    engine, db = await _db_session(settings)
+    bus = None
+    try:
+        if args.action == "list":
+            async with db() as s:
+                found = [accounts.user_json(u) for u in await stored.all_users(s)]
+            lines = [json.dumps(found, ensure_ascii=False)] if args.json else \
+                [f"{u['username']:<24} {u['role']:<8} {'disabled' if u['disabled'] else 'active'}" for u in found]
+            print("\n".join(lines))
+            return 0
+        change = {"set-role": lambda: accounts.Change(role=args.role), "disable": lambda: accounts.Change(disabled=True),
+                  "enable": lambda: accounts.Change(disabled=False)}.get(args.action)
+        if args.action == "set-password":
+            password = args.password or (getpass.getpass(f"new password for {args.name}: ") if sys.stdin.isatty() else None)
+            if not password:
+                print("error: give --password (no terminal to ask on)", file=sys.stderr)
+                return 2
+            change = lambda: accounts.Change(password=password)  # noqa: E731
+        bus = await _tell_web(settings)
+        if args.action == "remove":
+            await accounts.remove_user(db, bus, args.name)
+        elif change is not None:
+            await accounts.change_user(db, bus, args.name, change())
+    except AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if bus is not None:
+            await bus.stop()
+        await engine.dispose()
+    print(f"user {args.name}: {args.action} done; her sessions have ended" if args.action not in ("enable",) else f"user {args.name} enabled")
+    return 0
+
+
+async def _apikeys_change(settings: config.Settings, args: argparse.Namespace) -> int:
+    from hub import accounts
+    from hub.auth import AuthError
+    from hub.store import users as stored
+
+    engine, db = await _db_session(settings)
+    bus = None
+    try:
+        if args.action == "list":
+            async with db() as s:
+                for key in await stored.all_api_keys(s):
+                    print(f"{key.name:<32} {key.created_at.isoformat()}")
+            return 0
+        bus = await _tell_web(settings)
+        await accounts.revoke_api_key(db, bus, args.name)
+    except AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if bus is not None:
+            await bus.stop()
+        await engine.dispose()
+    print(f"API key {args.name!r} revoked")
     return 0
 
 
@@ -526,9 +620,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "deadletter":
         return asyncio.run(_deadletter(settings, args.limit, args.json))
     if args.command == "users":
-        return asyncio.run(_users_add(settings, args))
+        return asyncio.run(_users_add(settings, args) if args.action == "add" else _users_change(settings, args))
     if args.command == "apikeys":
-        return asyncio.run(_apikeys_add(settings, args.name))
+        return asyncio.run(_apikeys_add(settings, args.name) if args.action == "add" else _apikeys_change(settings, args))
     if args.command == "canned":
         return asyncio.run(_canned_add(settings, args))
     return 2

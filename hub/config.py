@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -59,6 +60,8 @@ class Settings:
     # A consumer group's session: a member silent this long is replaced. The embedded
     # broker also waits half of it for more members before it assigns a new group.
     group_session_seconds: float = 6.0
+    # Proxies whose X-Forwarded-For is believed for a client's address (the login limiter's)
+    trusted_proxies: tuple[Any, ...] = ()
     stall_seconds: float = 30.0  # records waiting on a partition nothing reads: the worker acts (processors/stall.py); 0 = off
     projector_process: bool = False  # the projector (and archiver) in a process of their own (`contacthub projector`), not a worker thread
     max_chat_text: int = 4096
@@ -146,6 +149,13 @@ def _switch(name: str, value: str) -> bool:
     raise ConfigError(f"{name} must be on or off, not {value!r}")
 
 
+def _networks(name: str, value: str) -> tuple[Any, ...]:
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name} must list addresses or networks, like 10.0.0.0/8,127.0.0.1: {exc}") from exc
+
+
 def _group_session(seconds: float) -> float:
     if not 1.0 <= seconds <= 300.0:
         raise ConfigError(f"HUB_GROUP_SESSION_SECONDS must be between 1 and 300, not {seconds:g}")
@@ -201,6 +211,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         fetch_max_wait_ms=fetch_wait,
         stall_seconds=stall_seconds,
         group_session_seconds=_group_session(group_session),
+        trusted_proxies=_networks("HUB_TRUSTED_PROXIES", env.get("HUB_TRUSTED_PROXIES", "")),
         projector_process=_projector_process(env.get("HUB_PROJECTOR", "thread")),
         queues=_queues(raw),
         phone_region=env.get("HUB_PHONE_REGION", "IR"),
@@ -244,4 +255,5 @@ ENV_VARS: tuple[str, ...] = (
     "HUB_MEDIA_MAX_BYTES",
     "HUB_STALL_SECONDS",
     "HUB_GROUP_SESSION_SECONDS",
+    "HUB_TRUSTED_PROXIES",
 )

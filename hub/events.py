@@ -465,6 +465,31 @@ class ReadModelUpdated(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UserSessionsEnded(Event):
+    """A user's password, role or standing changed: every token she holds stops working and
+    her live sockets close (hub/web/sessions.py); on `live`, for every web process."""
+
+    username: str
+    reason: str
+    generation: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionSignedOut(Event):
+    """A user signed out of one session: its token stops working and its sockets close."""
+
+    username: str
+    session: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiKeyRevoked(Event):
+    """An integrator's key was revoked: every web process forgets it at once."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeadLettered(Event):
     source_topic: str
     partition: int = -1

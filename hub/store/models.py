@@ -142,6 +142,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Chosen "away": routing gives her nothing new even while her live socket is open.
     away: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Every token names the generation it was signed in; a password or role change, a
+    # disable or a sign-out everywhere moves it on, and the older tokens stop working.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class CannedResponse(Base):
@@ -162,6 +166,27 @@ class AgentPresence(Base):
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     process: Mapped[str] = mapped_column(String(32), primary_key=True)
     seen_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SignedOutSession(Base):
+    """A session its user signed out of, kept until its token would have expired anyway."""
+
+    __tablename__ = "signed_out_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class LoginSlot(Base):
+    """A sign-in attempt's place in its username's or address's minute, taken before the
+    password is checked and given back when it was right (hub/web/logins.py)."""
+
+    __tablename__ = "login_slots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(8))  # user | addr
+    key: Mapped[str] = mapped_column(String(200))
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    __table_args__ = (Index("ix_login_slots_scope_key_taken_at", "scope", "key", "taken_at"),)
 
 
 class ApiKey(Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,8 @@ from channels.base import Channel, ReplyRefused
 from channels.registry import ADAPTERS
 from hub import events as ev
 from hub import topics
-from hub.auth import authenticate, make_token
+from hub.accounts import sign_out
+from hub.auth import authenticate, make_token, new_session_id
 from hub.bus import BrokerUnavailable
 from hub.config import Settings
 from hub.store import lookups
@@ -23,6 +23,8 @@ from hub.store.queries import BadCursor, get_conversation, list_conversations, q
 from hub.store.views import message_json
 from hub.web.context import SESSION_COOKIE, csrf_token, hub_of, require
 from hub.web.errors import ApiError, error_response, read_json, text_field
+from hub.web.logins import Refused, client_address
+from hub.web.sessions import SOCKET_SESSION
 
 log = logging.getLogger("hub.api")
 routes = web.RouteTableDef()
@@ -50,30 +52,46 @@ async def login(request: web.Request) -> web.Response:
     username = text_field(data, "username", limit=64)
     password = text_field(data, "password", limit=256)
     hub = hub_of(request)
-    key = hub.logins.key(username, request.remote or "")
-    wait = hub.logins.retry_after(key, time.monotonic())
-    if wait:
-        log.warning("login throttled", extra={"username": username, "remote": request.remote, "retry_after": wait})
-        response = error_response(429, "too_many_attempts", f"too many failed sign-ins; try again in {wait} s")
-        response.headers["Retry-After"] = str(wait)
+    address = client_address(request, hub.settings.trusted_proxies)
+    # The slot is taken before the password is checked: guesses sent at once are counted at once.
+    slots = await hub.logins.take(username, address)
+    if isinstance(slots, Refused):
+        log.warning("login throttled", extra={"username": username, "remote": address, "retry_after": slots.retry_after, "by": slots.scope})
+        response = error_response(429, "too_many_attempts", f"too many failed sign-ins; try again in {slots.retry_after} s")
+        response.headers["Retry-After"] = str(slots.retry_after)
         return response
     async with hub.db() as s:
         user = await authenticate(s, username, password)
     if user is None:
-        hub.logins.failed(key, time.monotonic())
-        log.info("login refused", extra={"username": username})
+        log.info("login refused", extra={"username": username, "remote": address})
         raise ApiError(401, "bad_credentials", "wrong username or password")
-    hub.logins.succeeded(key)
-    token = make_token(hub.settings.secret_key, user)
+    await hub.logins.succeeded(slots)
+    token = make_token(hub.settings.secret_key, user, new_session_id())
     response = web.json_response({"token": token, "csrf_token": csrf_token(hub.settings.secret_key, token),
                                   "user": {"username": user.username, "role": user.role}})
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=hub.settings.base_url.startswith("https"))
     return response
 
 
+@routes.post("/api/v1/logout")
+async def logout(request: web.Request) -> web.Response:
+    """Ends this session: its token (bearer or cookie) stops working on every web process
+    and its live sockets close; the cookie is cleared."""
+    user = require(request)
+    hub = hub_of(request)
+    if user["session"]:
+        await sign_out(hub.db, hub.bus, user["username"], user["session"])
+        hub.sessions.ended_here(session=user["session"])
+    log.info("signed out", extra={"user": user["username"]})
+    response = web.json_response({"signed_out": True})
+    response.del_cookie(SESSION_COOKIE)
+    return response
+
+
 @routes.get("/api/v1/me")
 async def me(request: web.Request) -> web.Response:
-    return web.json_response({"user": require(request)})
+    user = require(request)
+    return web.json_response({"user": {"username": user["username"], "role": user["role"]}})
 
 
 @routes.get("/api/v1/conversations")
@@ -297,6 +315,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     # `?presence=0`: frames only, availability untouched (the manager dashboard).
     presence = request.query.get("presence") != "0"
     first = presence and not hub.sockets.is_online(name)
+    ws[SOCKET_SESSION] = user["session"]  # a sign-out of this session closes this socket
     hub.sockets.agents[name].add(ws)
     if not presence:
         hub.sockets.watchers.add(ws)

@@ -19,11 +19,12 @@ from hub.config import Settings
 from hub.events import utcnow
 from hub.store import workers
 from hub.store.db import as_utc, make_engine, ping, sessionmaker
+from hub.web.admin import routes as admin_routes
 from hub.web.api import routes as api_routes
 from hub.web.attachments import routes as attachment_routes
 from hub.web.canned import routes as canned_routes
 from hub.web.contacts import routes as contact_routes
-from hub.web.context import HUB_KEY, Hub, hub_of, require
+from hub.web.context import HUB_KEY, Hub, hub_of, require, token_of
 from hub.web.dashboard import routes as dashboard_routes
 from hub.web.errors import errors_middleware, security_headers
 from hub.web.escalations import routes as escalation_routes
@@ -31,6 +32,7 @@ from hub.web.heap import freeze_startup_heap
 from hub.web.live import LiveFeed
 from hub.web.presence import PresenceBeat
 from hub.web.reports import routes as report_routes
+from hub.web.sessions import authenticated
 from hub.web.timeseries import routes as timeseries_routes
 from hub.web.timing import server_timing
 from hub.web.typing_api import routes as typing_routes
@@ -125,7 +127,7 @@ async def _start(settings: Settings, app: web.Application) -> None:
     bus = Bus(settings.kafka_bootstrap or "", write_ahead=DatabaseWriteAhead.beside(settings.database_url, db) if settings.archive else None)
     await bus.start()
     hub = Hub(settings=settings, engine=engine, db=db, bus=bus)
-    hub.feed = LiveFeed(settings, hub.sockets, functools.partial(on_chat_delivered, bus))
+    hub.feed = LiveFeed(settings, hub.sockets, functools.partial(on_chat_delivered, bus), hub.sessions, hub.api_keys)
     await hub.feed.start()
     hub.presence = PresenceBeat(hub.db, hub.sockets.online_agents)
     await hub.presence.start()
@@ -154,7 +156,8 @@ async def _stop(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[server_timing, errors_middleware, security_headers], client_max_size=settings.max_body_bytes)
+    signed_in = authenticated(lambda request: (hub_of(request).sessions, hub_of(request).settings.secret_key), token_of)
+    app = web.Application(middlewares=[server_timing, errors_middleware, security_headers, signed_in], client_max_size=settings.max_body_bytes)
     app.add_routes(routes)
     app.add_routes(api_routes)
     app.add_routes(escalation_routes)
@@ -166,6 +169,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(contact_routes)
     app.add_routes(typing_routes)
     app.add_routes(attachment_routes)
+    app.add_routes(admin_routes)
     for channel_routes in registry.web_routes():
         app.add_routes(channel_routes)
     app.router.add_static("/static/", STATIC)

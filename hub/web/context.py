@@ -10,12 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.auth import AuthError, read_token, role_at_least
+from hub.auth import role_at_least
 from hub.core import Core
 from hub.http import CORE_KEY, ApiError
 from hub.web.live import LiveFeed
+from hub.web.logins import LoginLimiter
 from hub.web.presence import PresenceBeat
-from hub.web.throttle import LoginThrottle
+from hub.web.sessions import USER_KEY, Sessions
 
 #: the app key of the web role's Hub; the same key as hub.http.CORE_KEY, so channel routes find it as a Core
 HUB_KEY: web.AppKey["Hub"] = CORE_KEY  # type: ignore[assignment]
@@ -30,8 +31,13 @@ class Hub(Core):
 
     feed: LiveFeed | None = None
     listeners: list[Any] = field(default_factory=list)  # channels.registry.Listener
-    logins: LoginThrottle = field(default_factory=LoginThrottle)
     presence: PresenceBeat | None = None
+    logins: LoginLimiter = field(init=False)
+    sessions: Sessions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.logins = LoginLimiter(self.db)
+        self.sessions = Sessions(self.db, self.sockets)
 
 
 def hub_of(request: web.Request) -> Hub:
@@ -66,13 +72,9 @@ def check_csrf(request: web.Request, token: str) -> None:
 
 
 def user_of(request: web.Request) -> dict[str, Any] | None:
-    token = token_of(request)
-    if not token:
-        return None
-    try:
-        return read_token(hub_of(request).settings.secret_key, token)
-    except AuthError:
-        return None
+    """The user whose session stands (hub/web/sessions.py's middleware read the token)."""
+    found: dict[str, Any] | None = request.get(USER_KEY)
+    return found
 
 
 def require(request: web.Request, role: str = "agent") -> dict[str, Any]:

@@ -5,25 +5,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer
 
 from hub import events as ev
 from hub import topics
+from hub.auth import ApiKeyCache
 from hub.bus import assign_all
 from hub.config import Settings
 from hub.sockets import Sockets
 from hub.web import typing as typing_signals
 
+if TYPE_CHECKING:
+    from hub.web.sessions import Sessions
+
 log = logging.getLogger("hub.live")
 
 
 class LiveFeed:
-    def __init__(self, settings: Settings, sockets: Sockets, on_chat_delivered: Callable[[ev.WebChatMessageSent], Awaitable[None]]) -> None:
+    def __init__(self, settings: Settings, sockets: Sockets, on_chat_delivered: Callable[[ev.WebChatMessageSent], Awaitable[None]],
+                 sessions: Sessions | None = None, api_keys: ApiKeyCache | None = None) -> None:
         self.settings = settings
         self.sockets = sockets
         self.on_chat_delivered = on_chat_delivered
+        self.sessions = sessions
+        self.api_keys = api_keys
         self.consumer: AIOKafkaConsumer | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -62,5 +69,11 @@ class LiveFeed:
                 elif isinstance(event, ev.AgentTyped) and not typing_signals.is_stale(event):
                     for session in event.sessions:
                         await self.sockets.to_chat(session, typing_signals.chat_frame(event))
+                elif isinstance(event, ev.UserSessionsEnded) and self.sessions is not None:
+                    await self.sessions.on_sessions_ended(event)
+                elif isinstance(event, ev.SessionSignedOut) and self.sessions is not None:
+                    await self.sessions.on_signed_out(event)
+                elif isinstance(event, ev.ApiKeyRevoked) and self.api_keys is not None:
+                    self.api_keys.forget(event.name)
             except Exception:  # noqa: BLE001 - one bad record must not stop live pushes
                 log.exception("live record skipped", extra={"topic": record.topic, "offset": record.offset})

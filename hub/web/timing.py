@@ -1,6 +1,7 @@
-"""`Server-Timing: app;dur=<ms>` on every answer: the time the handler and the inner
-middlewares took, so a client (the page-timing bench, a browser's network panel) can tell
-the server's share from the network's."""
+"""`Server-Timing: app;dur=<ms>` on every answer but sign-in and sign-out: the time the
+handler and the inner middlewares took, so a client (the page-timing bench, a browser's
+network panel) can tell the server's share from the network's. The authentication routes
+carry none: their time would tell a guesser whether the password was checked."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+UNTIMED = frozenset({"/api/v1/login", "/api/v1/logout"})
+
 
 @web.middleware
 async def server_timing(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    if request.path in UNTIMED:
+        return await handler(request)
     t0 = time.perf_counter()
     try:
         response = await handler(request)

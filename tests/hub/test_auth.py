@@ -53,7 +53,7 @@ def test_unknown_role_has_no_rights(role: str) -> None:
 
 def test_token_round_trip() -> None:
     token = auth.make_token("secret-1", User(username="alice", role="lead"))
-    assert auth.read_token("secret-1", token) == {"username": "alice", "role": "lead"}
+    assert auth.read_token("secret-1", token) == {"username": "alice", "role": "lead", "generation": 0, "session": ""}
 
 
 def test_tampered_token_raises() -> None:
@@ -191,3 +191,33 @@ async def test_api_key_name_is_unique(sessions: async_sessionmaker[AsyncSession]
     async with sessions() as s:
         with pytest.raises(AuthError):
             await auth.add_api_key(s, "crm")
+
+
+async def test_a_missing_or_disabled_user_costs_the_same_bcrypt_work_off_the_event_loop(
+        sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    checked: list[tuple[str, str]] = []
+    real = auth.check_password
+
+    def recording(password: str, hashed: str) -> bool:
+        checked.append((hashed, threading.current_thread().name))
+        return real(password, hashed)
+
+    monkeypatch.setattr(auth, "check_password", recording)
+    async with sessions() as s, s.begin():
+        await auth.add_user(s, "dina", "agent", "dina-pw")
+    async with sessions() as s:
+        assert (await auth.authenticate(s, "dina", "dina-pw")) is not None
+        assert await auth.authenticate(s, "nobody", "dina-pw") is None
+        user = await auth.authenticate(s, "dina", "dina-pw")
+        assert user is not None
+        user.disabled = True
+        await s.commit()
+    async with sessions() as s:
+        assert await auth.authenticate(s, "dina", "dina-pw") is None  # disabled: refused, after the same check
+    assert len(checked) == 4
+    costs = {hashed[:7] for hashed, _ in checked}
+    assert costs == {f"$2b${auth.PASSWORD_ROUNDS}$"}  # the stand-in is a real hash of the same cost
+    assert checked[1][0] != checked[0][0] and real("dina-pw", checked[1][0]) is False
+    assert all(thread.startswith("bcrypt") for _, thread in checked)  # never on the event loop's thread

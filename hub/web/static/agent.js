@@ -452,7 +452,7 @@ document.addEventListener("DOMContentLoaded", () => {
     localStorage.setItem("hub.lang", lang);
     applyLang();
   });
-  $("#logout").addEventListener("click", signOut);
+  $("#logout").addEventListener("click", () => { endSession(state.token); signOut(); });  // common.js
   for (const f of ["#filter-status", "#filter-queue", "#filter-channel"]) $(f).addEventListener("change", () => loadQueue(false).catch(ignore));
   document.querySelectorAll(".scope").forEach((b) => b.addEventListener("click", () => {
     state.scope = b.dataset.scope;

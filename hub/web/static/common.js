@@ -120,3 +120,9 @@ async function loadChannelLabels(api) {
   for (const c of found.channels || []) CHANNEL_LABELS[c.name] = c.labels || {};
   return found.channels || [];
 }
+
+// "Sign out": the hub ends this session (its token and cookie stop working everywhere, its
+// live socket closes); the page forgets it whether or not the hub was reached.
+function endSession(token) {
+  if (token) fetch("/api/v1/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
+}

@@ -320,7 +320,7 @@ document.addEventListener("DOMContentLoaded", () => {
     localStorage.setItem("hub.lang", lang);
     applyLang();
   });
-  $("#logout").addEventListener("click", signOut);
+  $("#logout").addEventListener("click", () => { endSession(state.token); signOut(); });  // common.js
   $("#login-form").addEventListener("submit", login);
   $("#report-by").addEventListener("change", () => load().catch(ignore));
   $("#report-kind").addEventListener("change", () => state.data && renderReport(state.data.report));

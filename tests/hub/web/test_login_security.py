@@ -41,6 +41,7 @@ async def test_session_cookie_is_httponly_and_samesite_strict(hub: Hub) -> None:
             assert r.status == 200
             raw = r.headers.getall("Set-Cookie")
             body = await r.json()
+            assert "Server-Timing" not in r.headers  # its time would tell a guesser whether the password was checked
     cookie = SimpleCookie()
     cookie.load(raw[0])
     morsel = cookie["hub_session"]

@@ -93,5 +93,17 @@ async def test_manager_sees_an_escalation_live_and_acknowledges_it(ladder_hub: H
         assert await page.locator("#report tbody tr", has_text=ApiChannel.labels["fa"]).count() == 1
         await page.screenshot(path=str(ARTIFACTS / "manager-fa.png"), full_page=True)
         await page.click("#lang-toggle")  # leave English for the next test's stored preference
+
+        # "Sign out" ends the session on the hub, not only in the page
+        token = await page.evaluate("localStorage.getItem('hub.token')")
+        assert token and await page.locator("#logout").is_visible()
+        await page.click("#logout")
+        await page.locator("#login").wait_for()
+
+        async def refused() -> Any:
+            async with http.get(f"{hub.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}) as r:
+                return r.status == 401 or None
+
+        assert await eventually(refused)
         await page.close()
     assert dialogs == []

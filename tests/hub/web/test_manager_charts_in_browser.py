@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from channels import registry
 from hub import events as ev
 from tests.support import Hub, configured_hub, project
 from tests.support.browser import chromium, record_dialogs
@@ -76,6 +77,11 @@ DRAWN = (
 )
 
 
+def english_label(channel: str) -> str:
+    found = registry.get(channel)
+    return found.labels["en"] if found else channel
+
+
 async def charted(page: Page, answer: dict[str, Any]) -> dict[str, Any]:
     """What the page drew, and what the answer says it should have drawn, once the page has
     drawn it (an earlier answer may still be on screen for a moment), or after 10 s."""
@@ -84,7 +90,8 @@ async def charted(page: Page, answer: dict[str, Any]) -> dict[str, Any]:
         "points": 2 * sum(1 for s in series for p in s["points"] if p["first_response"]["count"]),
         "bars": sum(1 for s in series for p in s["points"] if p["sla"]["met"] + p["sla"]["breached"]),
         "lines": sum(1 for s in series for _ in ("p50", "p90") if any(p["first_response"]["count"] for p in s["points"])),
-        "groups": [s["group"] for s in series],
+        # by channel the legend names each channel by its label (channels/registry.py), in English here
+        "groups": [english_label(s["group"]) if answer["by"] == "channel" else s["group"] for s in series],
     }
     try:
         await page.wait_for_function(f"e => JSON.stringify(({DRAWN})()) === JSON.stringify(e)", arg=expected, timeout=10_000)
@@ -110,7 +117,7 @@ async def test_charts_draw_the_timeseries_the_page_fetched(chart_hub: Hub) -> No
         result = await charted(page, answer)
         assert result["drawn"] == result["expected"], result
         assert result["expected"]["points"] > 0 and result["expected"]["bars"] > 0  # the history shows
-        assert result["drawn"]["groups"] == ["api", "sms", "web"]
+        assert result["drawn"]["groups"] == [english_label(c) for c in ("api", "sms", "web")] == ["API", "SMS", "Web chat"]
         await page.screenshot(path=str(ARTIFACTS / "manager-charts-en.png"), full_page=True)
 
         # by queue, per hour, last 24 hours: one answer, one drawing

@@ -159,7 +159,7 @@ async def _new_log(settings: Settings, db: async_sessionmaker[AsyncSession]) -> 
     if winner is None or winner.log_id != mark.log_id:
         raise RefillFailed("another process marked this log while it was being refilled")
     async with db() as s, s.begin():
-        archive.add_incarnation(s, log_id, mark.at, mark.refilled_from, {_key(t, p): e for (t, p), e in ends.items()}, records)
+        await archive.add_incarnation(s, log_id, mark.at, mark.refilled_from, {_key(t, p): e for (t, p), e in ends.items()}, records)
     state = LogState(log_id, mark.refilled_from, ends, records, republished, time.monotonic() - started)
     if ends:
         log.info("log refilled from the archive", extra={"log_id": log_id, "refilled_from": mark.refilled_from, "records": records,

@@ -103,8 +103,12 @@ async def note_incarnation(s: AsyncSession, log_id: str, started_at: datetime, r
                                             "refill_ends": {}, "refilled_records": 0}, ["id"])
 
 
-def add_incarnation(s: AsyncSession, log_id: str, started_at: datetime, refilled_from: str | None,
-                    refill_ends: dict[str, int], refilled_records: int) -> None:
-    """The log this hub marked, with what it refilled; in the caller's transaction."""
-    s.add(LogIncarnation(id=log_id, started_at=started_at, refilled_from=refilled_from,
-                         refill_ends=refill_ends, refilled_records=refilled_records))
+async def add_incarnation(s: AsyncSession, log_id: str, started_at: datetime, refilled_from: str | None,
+                          refill_ends: dict[str, int], refilled_records: int) -> None:
+    """The log this hub marked, with what it refilled; in the caller's transaction. Written
+    over a row another process noted in the moment between the mark and this write (it saw
+    the mark, not what was refilled): this process knows."""
+    values = {"id": log_id, "started_at": started_at, "refilled_from": refilled_from, "refill_ends": refill_ends,
+              "refilled_records": refilled_records}
+    stmt = insert_for(s, LogIncarnation).values(values)
+    await s.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={k: v for k, v in values.items() if k != "id"}))

@@ -68,7 +68,10 @@ async def test_a_noted_log_is_kept_once_and_a_marked_one_with_what_was_refilled(
         await archive.note_incarnation(s, "log-1", T0, None)
         await archive.note_incarnation(s, "log-1", T0 + timedelta(hours=1), "log-0")  # another process noted it first
     async with sessions() as s, s.begin():
-        archive.add_incarnation(s, "log-2", T0 + timedelta(hours=2), "log-1", {"conv:0": 7}, 7)
+        # another process saw log-2's mark and noted it before the marking process wrote what it refilled
+        await archive.note_incarnation(s, "log-2", T0 + timedelta(hours=2), None)
+    async with sessions() as s, s.begin():
+        await archive.add_incarnation(s, "log-2", T0 + timedelta(hours=2), "log-1", {"conv:0": 7}, 7)
     async with sessions() as s:
         first, second = await archive.incarnation(s, "log-1"), await archive.incarnation(s, "log-2")
         current = await workers.current_log(s)

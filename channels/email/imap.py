@@ -5,8 +5,10 @@ Each unseen mail is fetched with BODY.PEEK[] (fetching does not mark it read), t
 crash in between leaves it unseen: it is fetched again, and its Message-ID-derived id makes
 the repeat one message. A mail over HUB_EMAIL_MAX_BYTES, or one that is not a mail, is
 flagged `\\Seen $HubRejected` (left in the mailbox for a person to look at), logged and
-counted in hub_email_rejected_total; the next mail flows. The poller waits in IDLE where
-the server offers it, else polls every few seconds, and reconnects with backoff."""
+counted in hub_email_rejected_total; the next mail flows. The mail is parsed in
+channels/email/pool.py's worker processes; when every one is busy the rest of the unseen
+mail stays unseen for the next pass. The poller waits in IDLE where the server offers it,
+else polls every few seconds, and reconnects with backoff."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import aioimaplib
 
+from channels.email import pool
 from channels.email.inbound import take
 from channels.email.parse import BadMail
 from channels.email.settings import EmailSettings, ImapTarget
@@ -50,8 +53,10 @@ class ImapPoller:
         self.task: asyncio.Task[None] | None = None
         self.client: aioimaplib.IMAP4 | None = None
         self.failures = 0
+        self.readers: pool.MailPool | None = None
 
     def start(self) -> None:
+        self.readers = pool.shared().attach()
         self.task = asyncio.create_task(self.run(), name="imap-poller")
 
     async def stop(self) -> None:
@@ -62,6 +67,9 @@ class ImapPoller:
             except asyncio.CancelledError:
                 pass
         await self._close()
+        if self.readers is not None:
+            readers, self.readers = self.readers, None
+            await readers.detach()
 
     async def run(self) -> None:
         self.failures = 0
@@ -115,8 +123,15 @@ class ImapPoller:
     async def drain(self, client: aioimaplib.IMAP4) -> None:
         found = _ok(await client.uid_search("UNSEEN", charset=None), "SEARCH UNSEEN")
         uids = [u for u in bytes(found.lines[0]).decode().split() if u.isdigit()] if found.lines else []
-        for uid in uids:
-            await self.one(client, uid)
+        for n, uid in enumerate(uids):
+            try:
+                await self.one(client, uid)
+            except pool.Busy as exc:
+                # Unseen, it is fetched again on the next pass; nothing is flagged.
+                self.hub.count("hub_email_deferred_total")
+                log.warning("imap: every mail reader is busy; mail left unseen for the next pass",
+                            extra={"uid": uid, "left": len(uids) - n, "mailbox": self.target.mailbox, "reason": str(exc)})
+                return
 
     async def one(self, client: aioimaplib.IMAP4, uid: str) -> None:
         sized = _ok(await client.uid("fetch", uid, "(RFC822.SIZE)"), "FETCH RFC822.SIZE")

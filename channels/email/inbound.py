@@ -3,7 +3,11 @@ It returns only once the broker acknowledged; the IMAP poller flags the mail and
 listener answers 250 after that, never before.
 
 Dedupe: the event id comes from the Message-ID (a hash of the bytes when there is none),
-so the same mail fetched twice, or received over both edges, is one message."""
+so the same mail fetched twice, or received over both edges, is one message.
+
+The bytes are parsed in channels/email/pool.py's worker processes, never on the web role's
+loop, within parse.py's limits; `take` raises pool.Busy when no worker can take the mail
+now (the edge defers it) and BadMail when the mail is over a limit or took too long."""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from channels.base import accept_inbound, resolve_contact
-from channels.email import threads
-from channels.email.parse import BadMail, ParsedMail, parse
+from channels.email import pool, threads
+from channels.email.parse import BadMail, Limits, ParsedMail, Reading, TooComplex, TooLarge, read_mail
 from channels.email.settings import EmailSettings
 from hub import events as ev
 from hub import topics
@@ -25,10 +29,6 @@ if TYPE_CHECKING:
     from hub.core import Core
 
 log = logging.getLogger("hub.email")
-
-
-class TooLarge(BadMail):
-    pass
 
 
 @dataclass(frozen=True)
@@ -47,17 +47,14 @@ def event_id_of(parsed: ParsedMail) -> str:
 
 
 async def take(hub: "Core", raw: bytes, *, edge: str, envelope_sender: str | None = None, envelope_recipients: list[str] | None = None) -> Taken:
-    """Raises BadMail (TooLarge) for mail the hub cannot take and BrokerUnavailable when
-    the broker did not acknowledge; in both cases nothing may be acknowledged as taken."""
+    """Raises BadMail (TooLarge, TooComplex) for mail the hub cannot take, pool.Busy (or
+    pool.Closed while stopping) when it cannot read it now, and BrokerUnavailable when the
+    broker did not acknowledge; in all of them nothing may be acknowledged as taken."""
     limit = EmailSettings.of(hub.settings).max_bytes
     if len(raw) > limit:
         raise TooLarge(f"the message is {len(raw)} bytes, over the {limit}-byte limit (HUB_EMAIL_MAX_BYTES)")
-    try:
-        parsed = parse(raw, max_attachment_bytes=limit, envelope_sender=envelope_sender, envelope_recipients=envelope_recipients)
-    except BadMail:
-        raise
-    except Exception as exc:  # noqa: BLE001 - MIME bad enough to trip the parser must not stop the mailbox
-        raise BadMail(f"the message cannot be read: {type(exc).__name__}: {exc}") from exc
+    reading = await read(raw, limit, edge=edge, envelope_sender=envelope_sender, envelope_recipients=envelope_recipients)
+    parsed = reading.mail
     if parsed.bounce is not None:
         return await _bounce(hub, parsed, edge)
     contact_id = await resolve_contact(hub.db, "email", parsed.sender)
@@ -94,6 +91,25 @@ async def take(hub: "Core", raw: bytes, *, edge: str, envelope_sender: str | Non
     log.info("email accepted", extra={"contact_id": contact_id, "event_id": event_id, "edge": edge,
                                       "threaded_by": hint["by"] if hint else "new", "conversation_id": hint["conversation_id"] if hint else None})
     return Taken("accepted", event_id=event_id)
+
+
+async def read(raw: bytes, limit: int, *, edge: str, envelope_sender: str | None, envelope_recipients: list[str] | None) -> Reading:
+    """The mail parsed in a pool worker, within the limits (decoded bytes: HUB_EMAIL_MAX_BYTES)."""
+    try:
+        reading = await pool.shared().run(read_mail, raw, limit, envelope_sender, envelope_recipients, Limits(decoded_bytes=limit))
+    except (BadMail, pool.Busy, pool.Closed):
+        raise
+    except pool.TimedOut as exc:
+        raise TooComplex(f"the message cannot be read in time: {exc}") from exc
+    except pool.WorkerDied as exc:
+        # Alone in its worker (pool.py), the mail is what the process ended on; taking it
+        # again would end the next one.
+        raise BadMail(f"the message cannot be read: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - MIME bad enough to trip the parser must not stop the mailbox
+        raise BadMail(f"the message cannot be read: {type(exc).__name__}: {exc}") from exc
+    log.info("email parsed", extra={"edge": edge, "size": len(raw), "parts": reading.parts, "parser_pid": reading.pid,
+                                    "parse_ms": round(reading.seconds * 1000, 1), "event_id": event_id_of(reading.mail)})
+    return reading
 
 
 async def thread_hint(hub: "Core", parsed: ParsedMail, contact_id: str) -> dict[str, str] | None:

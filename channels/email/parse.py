@@ -4,17 +4,30 @@ The stdlib `email` package does the MIME work; what is added here is the hub's r
 it: which text the agent sees (plain part, else text made from the HTML), which headers
 say the mail was sent by a machine (so nothing automatic answers it), whether it is a
 delivery report about one of our replies, and what the attachments are (recorded, never
-decoded into the event: they are cut out of the stored original when an agent opens them)."""
+decoded into the event: they are cut out of the stored original when an agent opens them).
+
+The bytes come from anyone on the internet, so reading them has limits (`Limits`): MIME
+parts, nesting depth, header lines per part, header bytes, lines, decoded bytes. The cheap ones are
+counted on the raw bytes first (`prescan`: lines exactly, parts and headers from above), so
+a hostile mail is refused before the parser builds anything; the parser counts parts, depth
+and headers again as it goes (`_LimitedParser`), so no mail the pre-scan misjudges gets
+further, and the decoded bytes are counted as bodies and attachments are decoded. The web role never calls `parse` on its event loop:
+it runs `read_mail` in channels/email/pool.py's worker processes."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
+import os
 import re
+import time
 from dataclasses import dataclass, field
 from email import policy
+from email.feedparser import BytesFeedParser
 from email.headerregistry import Address
 from email.message import Message
-from email.parser import BytesHeaderParser, BytesParser
+from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 from typing import Any, Iterator
 
@@ -26,8 +39,131 @@ MAX_ATTACHMENTS = 50
 _MSGID = re.compile(r"<([^<>\s]+)>")
 
 
+#: Where the limits of a mail lie. A real mail is far inside each: a message with a body,
+#: an HTML alternative, inline images and a dozen attachments has ~20 parts at depth 3-4,
+#: and ~50-150 header lines at the top (Received, DKIM, ARC) and a handful per part.
+MAX_PARTS = 200
+MAX_DEPTH = 20
+MAX_HEADER_LINES = 1_000  # per part, continuation lines included
+MAX_HEADER_BYTES = 256 * 1024  # all parts' headers together
+#: The parser's cost goes by lines: 3 million 3-byte lines (9 MB) took it ~5 s. A 10 MB
+#: mail of base64 or quoted-printable (76-character lines) has ~135,000.
+MAX_LINES = 500_000
+#: HUB_EMAIL_MAX_BYTES' default; inbound.py passes the configured value
+MAX_DECODED_BYTES = 10 * 1024 * 1024
+
+
 class BadMail(ValueError):
     """The bytes are not a mail the hub can take; the message says why in words."""
+
+
+class TooLarge(BadMail):
+    """Over a limit of size (the raw bytes, its lines, the decoded content): SMTP's 552."""
+
+
+class TooComplex(BadMail):
+    """Over a limit of structure (parts, depth, header lines or bytes): SMTP's 554."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    parts: int = MAX_PARTS
+    depth: int = MAX_DEPTH
+    header_lines: int = MAX_HEADER_LINES
+    header_bytes: int = MAX_HEADER_BYTES
+    decoded_bytes: int = MAX_DECODED_BYTES
+    lines: int = MAX_LINES
+
+
+LIMITS = Limits()
+
+# A header block as the stdlib parser reads one (email.feedparser's headerRE): lines that
+# start a field ("Name:") or continue one (whitespace), up to the first line that does neither.
+_FIELD_LINE = rb"(?:[\x21-\x39\x3b-\x7e]*:|[ \t])[^\n]*\n"
+_BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4)
+def _header_block(lines: int) -> re.Pattern[bytes]:
+    """At most `lines` header lines: one more than the limit is enough to know it is over."""
+    return re.compile(b"(?:" + _FIELD_LINE + b"){0,%d}" % lines)
+
+
+def _headers_within(raw: bytes, start: int, limits: Limits, used: int) -> int:
+    """The header bytes used once the block at `start` is counted; TooComplex when over."""
+    end = _header_block(limits.header_lines + 1).match(raw, start).end()  # type: ignore[union-attr]  # {0,n} always matches
+    if raw.count(b"\n", start, end) > limits.header_lines:
+        raise TooComplex(f"a MIME part has over {limits.header_lines} header lines")
+    used += end - start
+    if used > limits.header_bytes:
+        raise TooComplex(f"the message has over {limits.header_bytes} bytes of headers")
+    return used
+
+
+def prescan(raw: bytes, limits: Limits = LIMITS) -> None:
+    """The limits counted on the raw bytes, at the speed of `bytes.count` and `re`, before
+    any parsing: the top header block, how many multiparts are declared, and the delimiter
+    lines of those boundaries (each opens a part) with the header block under each. It
+    errs only towards counting more (a boundary line inside a forwarded mail's text counts),
+    never fewer parts than the parser would make of these boundaries; the parser's own
+    count (_LimitedParser) is the exact one."""
+    crlf = raw.count(b"\r\n")
+    lines = raw.count(b"\n") + raw.count(b"\r") - crlf  # as the parser splits them: CRLF, LF or a lone CR
+    if lines > limits.lines:
+        raise TooLarge(f"the message has over {limits.lines} lines")
+    used = _headers_within(raw, 0, limits, 0)
+    declared: set[bytes] = set()
+    for n, match in enumerate(_BOUNDARY_PARAM.finditer(raw), 1):
+        if n >= limits.parts:  # every multipart is a part too, besides the ones it holds
+            raise TooComplex(f"the message has over {limits.parts} MIME parts")
+        declared.add((match.group(1) or match.group(2) or b"").rstrip())
+    declared.discard(b"")
+    if not declared:
+        return
+    # As the parser matches a delimiter: "--" boundary, optional blanks, end of line; the
+    # closing "--boundary--" opens nothing and is not counted.
+    alternatives = b"|".join(re.escape(b) for b in sorted(declared, key=len, reverse=True))
+    delimiters = re.compile(rb"^--(?:" + alternatives + rb")[ \t]*\r?\n", re.MULTILINE)
+    for n, match in enumerate(itertools.islice(delimiters.finditer(raw), limits.parts), 2):
+        if n > limits.parts:
+            raise TooComplex(f"the message has over {limits.parts} MIME parts")
+        used = _headers_within(raw, match.end(), limits, used)
+
+
+class _LimitedParser(BytesFeedParser):
+    """The stdlib's parser, counting as it builds: every part it opens and how deep, and
+    the header lines of each. It stops at the first limit passed, so a hostile mail costs
+    at most what the limits allow. (It hooks two methods FeedParser has had since 3.2:
+    `_new_message` opens every part, `_parse_headers` takes each part's header lines.)"""
+
+    def __init__(self, limits: Limits, *, headers_only: bool = False) -> None:
+        super().__init__(policy=policy.default)
+        self.limits = limits
+        self.parts = 0
+        self.header_bytes = 0
+        if headers_only:
+            self._set_headersonly()
+
+    def read(self, raw: bytes) -> Message:
+        self.feed(raw)
+        return self.close()
+
+    def _new_message(self) -> None:
+        super()._new_message()  # type: ignore[misc]
+        self.parts += 1
+        if self.parts > self.limits.parts:
+            raise TooComplex(f"the message has over {self.limits.parts} MIME parts")
+        if len(self._msgstack) > self.limits.depth:  # type: ignore[attr-defined]
+            raise TooComplex(f"the message nests MIME parts over {self.limits.depth} deep")
+
+    def _parse_headers(self, lines: list[str]) -> None:
+        if len(lines) > self.limits.header_lines:
+            raise TooComplex(f"a MIME part has over {self.limits.header_lines} header lines")
+        # surrogateescape'd text: one character per byte of the raw header
+        self.header_bytes += sum(map(len, lines))
+        if self.header_bytes > self.limits.header_bytes:
+            raise TooComplex(f"the message has over {self.limits.header_bytes} bytes of headers")
+        super()._parse_headers(lines)  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -75,10 +211,28 @@ def _header(msg: Message, name: str) -> str:
     return str(value).strip()
 
 
-def _decode(part: Message, problems: list[str]) -> str:
+class _Budget:
+    """The decoded bytes one reading may make. MIME's encodings only shrink, so a mail within
+    HUB_EMAIL_MAX_BYTES stays within it; this holds should some path ever expand."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, n: int) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise TooLarge(f"the decoded content is over the {self.limit}-byte limit (HUB_EMAIL_MAX_BYTES)")
+
+
+_UNLIMITED = _Budget(2**62)
+
+
+def _decode(part: Message, problems: list[str], budget: _Budget = _UNLIMITED) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
+    budget.take(len(payload))
     charset = (part.get_content_charset() or "utf-8").strip().lower()
     try:
         return payload.decode(charset)
@@ -114,9 +268,10 @@ def attachment_parts(msg: Message) -> list[Message]:
     return [p for p in leaf_parts(msg) if _is_attachment(p)][:MAX_ATTACHMENTS]
 
 
-def _attachment_record(part: Message, index: int, max_bytes: int) -> dict[str, Any]:
+def _attachment_record(part: Message, index: int, max_bytes: int, budget: _Budget = _UNLIMITED) -> dict[str, Any]:
     body = part.get_payload(decode=True)
     size = len(body) if isinstance(body, bytes) else len(part.as_bytes()) if part.get_content_type() == "message/rfc822" else 0
+    budget.take(size)
     record: dict[str, Any] = {
         "index": index,
         "filename": (part.get_filename() or "")[:200],
@@ -132,7 +287,7 @@ def _attachment_record(part: Message, index: int, max_bytes: int) -> dict[str, A
     return record
 
 
-def _bodies(msg: Message, problems: list[str]) -> tuple[str, str]:
+def _bodies(msg: Message, problems: list[str], budget: _Budget = _UNLIMITED) -> tuple[str, str]:
     """(plain, html): the first text/plain and text/html that are not attachments."""
     plain = html = ""
     for part in leaf_parts(msg):
@@ -140,9 +295,9 @@ def _bodies(msg: Message, problems: list[str]) -> tuple[str, str]:
         if (part.get_content_disposition() or "") == "attachment":
             continue
         if kind == "text/plain" and not plain:
-            plain = _decode(part, problems)
+            plain = _decode(part, problems, budget)
         elif kind == "text/html" and not html:
-            html = _decode(part, problems)
+            html = _decode(part, problems, budget)
     return plain, html
 
 
@@ -163,7 +318,7 @@ def automatic_reason(msg: Message, return_path: str | None) -> str:
     return "null Return-Path" if null else ""
 
 
-def _embedded_headers(part: Message) -> Message | None:
+def _embedded_headers(part: Message, limits: Limits, budget: _Budget) -> Message | None:
     kind = part.get_content_type()
     if kind == "message/rfc822":
         inner = part.get_payload()
@@ -172,7 +327,8 @@ def _embedded_headers(part: Message) -> Message | None:
     if kind == "text/rfc822-headers":
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes):
-            return BytesHeaderParser(policy=policy.default).parsebytes(payload)
+            budget.take(len(payload))
+            return _LimitedParser(limits, headers_only=True).read(payload)
     return None
 
 
@@ -184,7 +340,7 @@ def _walk_all(msg: Message) -> Iterator[Message]:
                 yield from _walk_all(sub)
 
 
-def bounce_of(msg: Message, null_sender: bool) -> Bounce | None:
+def bounce_of(msg: Message, null_sender: bool, limits: Limits = LIMITS, budget: _Budget = _UNLIMITED) -> Bounce | None:
     """A delivery status notification (RFC 3464), or a null-sender mail that carries the
     failed mail, names the original by its Message-ID."""
     is_report = msg.get_content_type() == "multipart/report" and (msg.get_param("report-type") or "").lower() == "delivery-status"
@@ -193,7 +349,7 @@ def bounce_of(msg: Message, null_sender: bool) -> Bounce | None:
     for part in _walk_all(msg):
         kind = part.get_content_type()
         if embedded is None and kind in ("message/rfc822", "text/rfc822-headers"):
-            embedded = _embedded_headers(part)
+            embedded = _embedded_headers(part, limits, budget)
         elif kind == "message/delivery-status":
             blocks = part.get_payload()
             for block in blocks if isinstance(blocks, list) else []:
@@ -209,36 +365,49 @@ def bounce_of(msg: Message, null_sender: bool) -> Bounce | None:
     if not diagnostic:
         plain = next((p for p in leaf_parts(msg) if p.get_content_type() == "text/plain"), None)
         if plain is not None:
-            diagnostic = [" ".join(_decode(plain, []).split())[:300]]
+            diagnostic = [" ".join(_decode(plain, [], budget).split())[:300]]
     return Bounce(original_message_id=original[0], diagnostic="; ".join(diagnostic)[:1000] or "the mail server reports the mail undeliverable")
 
 
-def parse(raw: bytes, *, max_attachment_bytes: int, envelope_sender: str | None = None, envelope_recipients: list[str] | None = None) -> ParsedMail:
+def parse(raw: bytes, *, max_attachment_bytes: int, envelope_sender: str | None = None, envelope_recipients: list[str] | None = None,
+          limits: Limits = LIMITS) -> ParsedMail:
     """`envelope_sender` is SMTP's MAIL FROM when the mail came over SMTP ("" for the null
-    sender); None when unknown (IMAP), where the Return-Path header says it instead."""
+    sender); None when unknown (IMAP), where the Return-Path header says it instead.
+    TooLarge / TooComplex when the mail is over one of `limits`."""
+    return _parse(raw, max_attachment_bytes, envelope_sender, envelope_recipients, limits)[0]
+
+
+def _parse(raw: bytes, max_attachment_bytes: int, envelope_sender: str | None, envelope_recipients: list[str] | None,
+           limits: Limits) -> tuple[ParsedMail, int]:
+    """The parsed mail and how many MIME parts it had."""
     if not raw.strip():
         raise BadMail("the message is empty")
+    prescan(raw, limits)
+    parser = _LimitedParser(limits)
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        msg = parser.read(raw)
+    except BadMail:
+        raise
     except Exception as exc:  # noqa: BLE001 - the stdlib parser rarely raises; when it does, say so
         raise BadMail(f"the MIME structure cannot be parsed: {type(exc).__name__}") from exc
     if not msg.keys():
         raise BadMail("not a mail message: it has no headers")
+    budget = _Budget(limits.decoded_bytes)
     problems: list[str] = []
     sender_name, sender = _from_of(msg)
     null_sender = envelope_sender == "" or _header(msg, "Return-Path").strip() == "<>"
-    bounce = bounce_of(msg, null_sender)
+    bounce = bounce_of(msg, null_sender, limits, budget)
     if not sender and bounce is None:
         raise BadMail("the message has no From address")
     ids = message_ids(_header(msg, "Message-ID"))
     message_id = ids[0][:250] if ids else ""
-    plain, html = _bodies(msg, problems)
+    plain, html = _bodies(msg, problems, budget)
     text = plain if plain.strip() else html_to_text(html)
     text = text.replace("\r\n", "\n").strip()
     recipients = [a.lower() for _, a in getaddresses([_header(msg, n) for n in ("To", "Cc", "Delivered-To", "X-Original-To")]) if a]
     recipients += [r.lower() for r in envelope_recipients or []]
-    attachments = [_attachment_record(p, i, max_attachment_bytes) for i, p in enumerate(attachment_parts(msg))]
-    return ParsedMail(
+    attachments = [_attachment_record(p, i, max_attachment_bytes, budget) for i, p in enumerate(attachment_parts(msg))]
+    mail = ParsedMail(
         message_id=message_id,
         dedupe_key=message_id or "sha256:" + hashlib.sha256(raw).hexdigest(),
         sender=sender.lower(),
@@ -255,6 +424,25 @@ def parse(raw: bytes, *, max_attachment_bytes: int, envelope_sender: str | None 
         bounce=bounce,
         decode_problems=problems + [f"MIME defect: {type(d).__name__}" for d in msg.defects][:5],
     )
+    return mail, parser.parts
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a pool worker hands back: plain data, so it crosses the process boundary."""
+
+    mail: ParsedMail
+    parts: int
+    pid: int  # the process that parsed: a pool worker's, never the web role's
+    seconds: float
+
+
+def read_mail(raw: bytes, max_attachment_bytes: int, envelope_sender: str | None, envelope_recipients: list[str] | None,
+              limits: Limits = LIMITS) -> Reading:
+    """`parse`, as a pool worker runs it (channels/email/pool.py)."""
+    started = time.perf_counter()
+    mail, parts = _parse(raw, max_attachment_bytes, envelope_sender, envelope_recipients, limits)
+    return Reading(mail=mail, parts=parts, pid=os.getpid(), seconds=time.perf_counter() - started)
 
 
 def _from_of(msg: Message) -> tuple[str, str]:

@@ -23,9 +23,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+import channels.registry  # noqa: F401 - see below
 from hub.broker import free_port
 from tests.support import Hub
 from tests.support import conversation_with as shared_conversation_with
+
+# channels.registry is imported here, at collection, for the unit tests beside it: loading
+# settings imports it, it imports twilio, and urllib3's first import binds a socket to ::1
+# to probe for IPv6, which the unit layer refuses (tests/conftest.py) when no earlier
+# module imported it.
 
 DOVECOT = "/usr/sbin/dovecot"
 USER, PASSWORD = "support", "mailbox-pw"

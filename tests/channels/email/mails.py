@@ -8,6 +8,7 @@ import base64
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Iterator
 
 
 def plain(sender: str, subject: str, text: str, *, message_id: str, extra: dict[str, str] | None = None, name: str = "") -> bytes:
@@ -62,3 +63,20 @@ def bounce_of(reply_message_id: str, reporter: str = "mailer-daemon@mx.customer.
         f"From: support@hub.example\r\nTo: gone@customer.example\r\nSubject: Re: order\r\nMessage-ID: {reply_message_id}\r\n\r\n"
         "--B--\r\n"
     ).encode()
+
+
+def many_attachments(parts: int, message_id: str, sender: str = "flood@attacker.example") -> bytes:
+    """The attack as it was reproduced: one multipart/mixed of `parts` one-byte attachments
+    after a short text part; 45,000 of them make ~8.9 MB, under the default 10 MiB
+    HUB_EMAIL_MAX_BYTES. Written part by part by a generator, never held as a MIME tree."""
+
+    def chunks() -> Iterator[bytes]:
+        yield (f"From: {sender}\r\nTo: support@hub.example\r\nSubject: invoice\r\nMessage-ID: {message_id}\r\n"
+               'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="=_flood"\r\n\r\n').encode()
+        yield b"--=_flood\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplease see the attached files\r\n"
+        for i in range(parts):
+            yield (f'--=_flood\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="scan-{i:06d}-page.bin"\r\n'
+                   f"Content-Transfer-Encoding: base64\r\nX-Part: {i:06d}-padding-padding-padd\r\n\r\nQQ==\r\n").encode()
+        yield b"--=_flood--\r\n"
+
+    return b"".join(chunks())

@@ -87,7 +87,7 @@ def read_token(secret: str, token: str) -> dict[str, Any]:
         data = _serializer(secret).loads(token, max_age=TOKEN_MAX_AGE)
     except SignatureExpired as exc:
         raise AuthError("token expired") from exc
-    except BadSignature as exc:
+    except (BadSignature, UnicodeError) as exc:  # bytes that are not UTF-8 in a header or cookie
         raise AuthError("invalid token") from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), str) or not isinstance(data.get("r"), str):
         raise AuthError("invalid token")

@@ -121,6 +121,8 @@ def _secret(var_dir: Path) -> str:
 
 def _queues(raw: Mapping[str, Any]) -> tuple[QueueConfig, ...]:
     items = raw.get("queues") or []
+    if not isinstance(items, list):
+        raise ConfigError("queues must be a list of tables: [[queues]]")
     if not items:
         return (QueueConfig(DEFAULT_QUEUE),)
     out = []

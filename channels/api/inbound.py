@@ -23,6 +23,10 @@ async def inbound(request: web.Request) -> web.Response:
     key = request.headers.get("X-Api-Key", "")
     if not key:
         raise ApiError(401, "unauthorized", "send the API key as X-Api-Key")
+    if not (key.isascii() and key.isprintable()) or len(key) > 200:
+        # Our keys are short ASCII; aiohttp hands other header bytes over as lone
+        # surrogates, which the key's hash could not encode (a 500).
+        raise ApiError(401, "unauthorized", "unknown API key")
     integrator = hub.api_keys.get(key)
     if integrator is None:
         async with hub.db() as s:

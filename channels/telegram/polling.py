@@ -18,7 +18,7 @@ from channels.telegram.accept import accept
 from channels.telegram.bot import make_bot, scrub
 from channels.telegram.channel import retry_after_seconds
 from channels.telegram.settings import TelegramSettings
-from channels.telegram.updates import HANDLED_UPDATES, parse
+from channels.telegram.updates import HANDLED_UPDATES, NotAnUpdate, parse
 from hub.bus import BrokerUnavailable
 from hub.core import Core
 
@@ -73,7 +73,15 @@ class Poller:
         offset stays at the first update not acked, so getUpdates hands it back)."""
         for update in batch:
             try:
-                kind = await accept(self.hub, parse(update))
+                incoming = parse(update)
+            except NotAnUpdate as exc:
+                # Fetching it again would give the same unreadable update, and every later
+                # one would wait behind it for ever: skip it, and say so.
+                log.warning("telegram update unreadable; skipped", extra={"update_id": update.update_id, "error": str(exc)[:200]})
+                self.offset = update.update_id + 1
+                continue
+            try:
+                kind = await accept(self.hub, incoming)
             except BrokerUnavailable:
                 log.warning("broker did not ack; the update will be fetched again", extra={"update_id": update.update_id})
                 return False

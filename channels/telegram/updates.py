@@ -2,7 +2,13 @@
 
 A message's event id is derived from the bot, the chat and Telegram's message_id, so the same
 update delivered twice is stored once and a later edit names the message it changes. An edit
-is its own update; its id comes from the update_id."""
+is its own update; its id comes from the update_id.
+
+An update is untrusted input (a webhook body, a getUpdates answer): PTB builds objects from
+whatever types it is given, so what the hub takes from one is checked here (integers where
+ids are, strings where text is) and anything unreadable is NotAnUpdate, never another error.
+A document's or voice note's mime type is reduced to `type/subtype` (hub/untrusted.py): it is
+served as a Content-Type header when an agent opens the file."""
 
 from __future__ import annotations
 
@@ -14,12 +20,14 @@ from typing import Any
 from telegram import Message, Update
 
 from hub import events as ev
+from hub.untrusted import Unreadable, check_text, media_type
 
 #: What setWebhook / getUpdates ask Telegram for; anything else is not sent to us at all.
 HANDLED_UPDATES: tuple[str, ...] = ("message", "edited_message")
 MAX_TEXT = 4096  # Telegram's limit for one message, in UTF-16 code units
 _START = re.compile(r"^/start(?:@\w+)?(?:\s+(?P<payload>\S.*))?$", re.DOTALL)
 _MAX_PAYLOAD = 200
+_MAX_ID = 2**63  # Telegram's ids fit in 52 bits; a bigger integer is not one of its ids
 
 
 class NotAnUpdate(ValueError):
@@ -42,21 +50,66 @@ class Incoming:
     start_payload: str = ""  # /start PAYLOAD from a deep link (t.me/bot?start=PAYLOAD)
 
 
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -_MAX_ID < value < _MAX_ID
+
+
 def parse_json(data: Any) -> Incoming | None:
-    """A webhook body -> Incoming; None for an update of a kind the hub does not handle."""
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    """A webhook body (already read as JSON) -> Incoming; None for an update of a kind the hub
+    does not handle; NotAnUpdate for anything else."""
+    if not isinstance(data, dict) or not _is_id(data.get("update_id")):
         raise NotAnUpdate("an update is a JSON object with an integer update_id")
     try:
         update = Update.de_json(data, None)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - PTB raises whatever a wrong type leads to; all of it means "not an update"
         raise NotAnUpdate(f"not a Telegram update: {type(exc).__name__}: {exc}") from exc
     return parse(update)
 
 
 def parse(update: Update) -> Incoming | None:
+    """An Update (from the webhook or getUpdates) -> Incoming, checked; NotAnUpdate when a
+    field the hub reads has the wrong type."""
+    try:
+        incoming = _parse(update)
+    except NotAnUpdate:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a wrong type surfaces anywhere in PTB's objects
+        raise NotAnUpdate(f"not a Telegram update: {type(exc).__name__}: {exc}") from exc
+    if incoming is not None:
+        _check(incoming)
+    return incoming
+
+
+def _check(inc: Incoming) -> None:
+    if not (_is_id(inc.update_id) and _is_id(inc.message_id)) or not isinstance(inc.at, datetime):
+        raise NotAnUpdate("update_id, message_id and date must be integers")
+    texts = {"text": inc.text, "name": inc.name, "shared phone": inc.shared_phone, "start payload": inc.start_payload}
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            raise NotAnUpdate(f"the {name} must be a string")
+    for item in inc.attachments:
+        if not all(isinstance(item.get(k), str) for k in ("file_id", "file_unique_id", "file_name", "mime_type")) or not item["file_id"]:
+            raise NotAnUpdate("an attachment needs string file ids and names")
+        if item.get("file_size") is not None and not _is_id(item["file_size"]):
+            raise NotAnUpdate("an attachment's file_size must be an integer")
+        texts[f"{item['kind']} file name"] = item["file_name"]
+    try:
+        for value in texts.values():
+            check_text(value)
+    except Unreadable as exc:
+        raise NotAnUpdate(str(exc)) from exc
+
+
+def _parse(update: Update) -> Incoming | None:
     message = update.message or update.edited_message
     if message is None:
         return None
+    if not _is_id(message.chat.id):
+        raise NotAnUpdate("chat.id must be an integer")
+    if not all(isinstance(v, (str, type(None))) for v in (message.text, message.caption)):
+        raise NotAnUpdate("text and caption must be strings")
+    if message.contact is not None and not isinstance(message.contact.phone_number, str):
+        raise NotAnUpdate("contact.phone_number must be a string")
     common: dict[str, Any] = {
         "update_id": update.update_id,
         "chat_id": str(message.chat.id),
@@ -73,7 +126,7 @@ def parse(update: Update) -> Incoming | None:
         # Only the sender's own number links them; anyone can forward someone else's card.
         if message.from_user is not None and message.contact.user_id == message.from_user.id:
             phone = message.contact.phone_number
-    started = _START.match(message.text or "")
+    started = _START.match(message.text) if isinstance(message.text, str) else None
     payload = (started.group("payload") or "").strip()[:_MAX_PAYLOAD] if started else ""
     return Incoming(kind="message", at=message.date, text=text, shared_phone=phone, start_payload=payload, **common)
 
@@ -81,7 +134,12 @@ def parse(update: Update) -> Incoming | None:
 def _name_of(message: Message) -> str:
     user = message.from_user
     if user is None:
-        return message.chat.title or ""
+        title = message.chat.title or ""
+        if not isinstance(title, str):
+            raise NotAnUpdate("chat.title must be a string")
+        return title[:200]
+    if not isinstance(user.first_name, str) or not isinstance(user.last_name or "", str):
+        raise NotAnUpdate("from.first_name and last_name must be strings")
     return user.full_name[:200]
 
 
@@ -93,9 +151,9 @@ def attachments_of(message: Message) -> list[dict[str, Any]]:
         items.append(_item("photo", largest, file_name="", mime_type="image/jpeg"))
     if message.document is not None:
         d = message.document
-        items.append(_item("document", d, file_name=d.file_name or "", mime_type=d.mime_type or ""))
+        items.append(_item("document", d, file_name=d.file_name or "", mime_type=media_type(d.mime_type)))
     if message.voice is not None:
-        items.append(_item("voice", message.voice, file_name="", mime_type=message.voice.mime_type or "audio/ogg"))
+        items.append(_item("voice", message.voice, file_name="", mime_type=media_type(message.voice.mime_type or "audio/ogg")))
     return items
 
 

@@ -20,7 +20,7 @@ from channels.telegram.settings import TelegramSettings
 from channels.telegram.updates import HANDLED_UPDATES, NotAnUpdate, parse_json
 from hub.bus import BrokerUnavailable
 from hub.core import Core
-from hub.http import ApiError, core_of
+from hub.http import ApiError, core_of, read_json
 
 log = logging.getLogger("hub.telegram")
 PATH = "/webhooks/telegram"
@@ -43,10 +43,7 @@ async def inbound_update(request: web.Request) -> web.Response:
     if not secret_matches(settings, request.headers.get(SECRET_HEADER, "")):
         log.warning("telegram webhook refused: bad secret", extra={"path": request.path, "remote": request.remote})
         raise ApiError(403, "bad_secret", f"{SECRET_HEADER} does not match")
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, "invalid", "the body is not JSON") from exc
+    data = await read_json(request)  # the API's rules: UTF-8, 32 levels at most, 400 otherwise
     try:
         kind = await accept(hub, parse_json(data))
     except NotAnUpdate as exc:

@@ -1,14 +1,19 @@
 """The customer's chat socket (/chat/ws), the demo page and the widget.
 
 A frame is acked only after the broker acknowledged its event; the same frame id again is
-acked again and, its event id being derived from session and frame id, stored once."""
+acked again and, its event id being derived from session and frame id, stored once.
+
+A frame is untrusted input: it is read under hub/untrusted.py's rules (UTF-8, at most 32
+levels deep, no lone surrogates) and checked by the pure functions below (`read_frame`,
+`check_message`, `on_identify_frame`); whatever is wrong with it is answered with an error
+frame and the socket stays open. An HTTP error written into an open socket is no answer."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +30,7 @@ from hub.domain.identity import contact_id_for
 from hub.http import core_of
 from hub.store.queries import chat_history
 from hub.store.views import iso
+from hub.untrusted import Unreadable, load_object
 
 log = logging.getLogger("hub.webchat")
 STATIC = Path(__file__).parent / "static"
@@ -48,7 +54,7 @@ def resume_or_new(request: web.Request, given: str | None) -> tuple[str, str]:
     if given:
         try:
             return given, signer.unsign(given).decode()
-        except BadSignature:
+        except (BadSignature, UnicodeError):  # forged, or not even text: a new session
             pass
     sid = uuid.uuid4().hex
     return signer.sign(sid).decode(), sid
@@ -65,34 +71,67 @@ def error(code: str, message: str, frame_id: Any = None) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message, "id": frame_id if isinstance(frame_id, str) else None}
 
 
-async def on_message_frame(request: web.Request, session: str, profile: dict[str, str], frame: dict[str, Any]) -> dict[str, Any]:
-    hub = core_of(request)
+@dataclass(frozen=True)
+class ChatMessage:
+    """A message frame that passed every check."""
+
+    id: str
+    text: str
+    complaint: bool
+
+
+class FrameRefused(ValueError):
+    """A text frame that is not a JSON object the hub reads; `reply` is the error frame."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        super().__init__(reply["message"])
+        self.reply = reply
+
+
+def read_frame(data: str | bytes) -> dict[str, Any]:
+    """A text frame -> its JSON object; FrameRefused (with a `bad_json` error frame) otherwise."""
+    try:
+        return load_object(data)
+    except Unreadable as exc:
+        raise FrameRefused(error("bad_json", f"frame: {exc.message}")) from exc
+
+
+def check_message(frame: dict[str, Any], max_text: int) -> ChatMessage | dict[str, Any]:
+    """A message frame -> ChatMessage, or the error frame that says what is wrong with it."""
     frame_id, text = frame.get("id"), frame.get("text")
     if not isinstance(frame_id, str) or not frame_id or len(frame_id) > MAX_ID:
         return error("invalid", f"`id` must be a string of 1 to {MAX_ID} characters", frame_id)
     if not isinstance(text, str) or not text.strip():
         return error("invalid", "`text` must be a non-empty string", frame_id)
-    if len(text) > hub.settings.max_chat_text:
-        return error("too_long", f"text is longer than {hub.settings.max_chat_text} characters", frame_id)
+    if len(text) > max_text:
+        return error("too_long", f"text is longer than {max_text} characters", frame_id)
     complaint = frame.get("complaint", False)  # the widget's "this is a complaint" choice
     if not isinstance(complaint, bool):
         return error("invalid", "`complaint` must be true or false", frame_id)
+    return ChatMessage(id=frame_id, text=text, complaint=complaint)
+
+
+async def on_message_frame(request: web.Request, session: str, profile: dict[str, str], frame: dict[str, Any]) -> dict[str, Any]:
+    hub = core_of(request)
+    checked = check_message(frame, hub.settings.max_chat_text)
+    if not isinstance(checked, ChatMessage):
+        return checked
     message = ev.InboundMessageAccepted(
-        id=ev.derived_id("web", session, frame_id),
+        id=ev.derived_id("web", session, checked.id),
         contact_id=contact_id_for("web", session),
         channel="web",
         address=session,
         name=profile.get("name", ""),
-        text=text,
-        provider_id=frame_id,
-        meta={**{k: v for k, v in profile.items() if k in ("email", "phone")}, **({"complaint": True} if complaint else {})},
+        text=checked.text,
+        provider_id=checked.id,
+        meta={**{k: v for k, v in profile.items() if k in ("email", "phone")}, **({"complaint": True} if checked.complaint else {})},
     )
     try:
         await accept_inbound(hub.bus, message)
     except BrokerUnavailable:
-        return error("unavailable", "not stored yet; send it again", frame_id)
+        return error("unavailable", "not stored yet; send it again", checked.id)
     hub.count("hub_inbound_messages_total")
-    return {"type": "ack", "id": frame_id}
+    return {"type": "ack", "id": checked.id}
 
 
 def on_identify_frame(profile: dict[str, str], frame: dict[str, Any]) -> dict[str, Any] | None:
@@ -104,6 +143,24 @@ def on_identify_frame(profile: dict[str, str], frame: dict[str, Any]) -> dict[st
             return error("invalid", f"`{key}` must be a string of at most 200 characters")
         profile[key] = value.strip()
     return None
+
+
+async def on_frame(request: web.Request, session: str, profile: dict[str, str], data: str) -> dict[str, Any] | None:
+    """One text frame -> the frame to answer with (None: no answer)."""
+    try:
+        frame = read_frame(data)
+    except FrameRefused as exc:
+        return exc.reply
+    kind = frame.get("type")
+    if kind == "message":
+        return await on_message_frame(request, session, profile, frame)
+    if kind == "typing":
+        if TYPING.allow(session, time.monotonic()):
+            customer_typed(core_of(request), session)
+        return None
+    if kind == "identify":
+        return on_identify_frame(profile, frame)
+    return error("unknown_type", f"unknown frame type {str(kind)[:40]!r}", frame.get("id"))
 
 
 @routes.get("/chat/ws")
@@ -124,25 +181,12 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
                     await ws.send_json(error("bad_frame", "frames are JSON text"))
                 continue
             try:
-                frame = json.loads(msg.data)
-            except ValueError:
-                await ws.send_json(error("bad_json", "frame is not valid JSON"))
-                continue
-            if not isinstance(frame, dict):
-                await ws.send_json(error("bad_json", "frame must be a JSON object"))
-                continue
-            kind = frame.get("type")
-            if kind == "message":
-                await ws.send_json(await on_message_frame(request, session, profile, frame))
-            elif kind == "typing":
-                if TYPING.allow(session, time.monotonic()):
-                    customer_typed(hub, session)
-            elif kind == "identify":
-                reply = on_identify_frame(profile, frame)
-                if reply:
-                    await ws.send_json(reply)
-            else:
-                await ws.send_json(error("unknown_type", f"unknown frame type {str(kind)[:40]!r}", frame.get("id")))
+                reply = await on_frame(request, session, profile, msg.data)
+            except Exception:  # noqa: BLE001 - one frame's failure must not end the socket (or write an HTTP 500 into it)
+                log.exception("chat frame not handled", extra={"session": session})
+                reply = error("unavailable", "not handled; send it again")
+            if reply is not None:
+                await ws.send_json(reply)
     finally:
         hub.sockets.chats[session].discard(ws)
         if not hub.sockets.chats[session]:

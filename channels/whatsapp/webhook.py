@@ -7,13 +7,13 @@ comes from MessageSid, so Twilio's retries are one message."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Mapping
 
 from aiohttp import web
 
 from channels.base import Media
 from channels.sms.media import open_twilio_item
-from channels.sms.webhook import EMPTY_TWIML, accepted, media_of, sender_of, signed_form, status_callback
+from channels.sms.webhook import EMPTY_TWIML, BadForm, accepted, media_of, sender_of, signed_form, status_callback
 from channels.whatsapp.channel import ERRORS_IN_WORDS, STATUS_PATH, WhatsAppChannel
 from channels.whatsapp.settings import PREFIX, WhatsAppSettings
 from hub import events as ev
@@ -26,15 +26,13 @@ PATH = "/webhooks/twilio/whatsapp"
 routes = web.RouteTableDef()
 
 
-@routes.post(PATH)
-async def inbound_whatsapp(request: web.Request) -> web.Response:
-    hub = core_of(request)
-    form = await signed_form(request, WhatsAppSettings.of(hub.settings).account, "WhatsApp")
+def inbound_event(form: Mapping[str, str], region: str) -> ev.InboundMessageAccepted:
+    """A verified WhatsApp form -> the event; BadForm without MessageSid or a whatsapp: From."""
     sid = form.get("MessageSid") or ""
     if not sid or not form.get("From", "").startswith(PREFIX):
-        raise ApiError(400, "invalid", "MessageSid and a From of whatsapp:+<number> are required")
-    sender = sender_of(form["From"].removeprefix(PREFIX), hub.settings.phone_region)
-    message = ev.InboundMessageAccepted(
+        raise BadForm("MessageSid and a From of whatsapp:+<number> are required")
+    sender = sender_of(form["From"].removeprefix(PREFIX), region)
+    return ev.InboundMessageAccepted(
         id=ev.derived_id("whatsapp", sid),
         contact_id=WhatsAppChannel.contact_id(sender),
         channel=WhatsAppChannel.name,
@@ -45,8 +43,18 @@ async def inbound_whatsapp(request: web.Request) -> web.Response:
         attachments=media_of(form),
         meta={"to": form.get("To", "").removeprefix(PREFIX)},
     )
+
+
+@routes.post(PATH)
+async def inbound_whatsapp(request: web.Request) -> web.Response:
+    hub = core_of(request)
+    form = await signed_form(request, WhatsAppSettings.of(hub.settings).account, "WhatsApp")
+    try:
+        message = inbound_event(form, hub.settings.phone_region)
+    except BadForm as exc:
+        raise ApiError(400, "invalid", str(exc)) from exc
     await accepted(hub, message)
-    log.info("whatsapp accepted", extra={"contact_id": message.contact_id, "sid": sid, "media": len(message.attachments)})
+    log.info("whatsapp accepted", extra={"contact_id": message.contact_id, "sid": message.provider_id, "media": len(message.attachments)})
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 

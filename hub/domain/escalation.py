@@ -71,7 +71,10 @@ class Ladder:
 def parse_ladders(raw: Mapping[str, Any]) -> tuple[Ladder, ...]:
     """`[[escalation]]` tables of HUB_CONFIG; a mistake names the key."""
     out: list[Ladder] = []
-    for i, item in enumerate(raw.get("escalation") or []):
+    items = raw.get("escalation") or []
+    if not isinstance(items, list):  # a number or a date here raised TypeError, not a sentence
+        raise ConfigError("escalation must be a list of tables: [[escalation]]")
+    for i, item in enumerate(items):
         where = f"escalation[{i}]"
         if not isinstance(item, dict) or not item.get("name"):
             raise ConfigError(f"{where} needs a name")

@@ -129,7 +129,7 @@ def parse_policies(raw: Mapping[str, Any], calendars: Mapping[str, Calendar]) ->
         if "complaint" in when and not isinstance(when["complaint"], bool):
             raise ConfigError(f"{where}.when.complaint must be true or false")
         calendar = item.get("calendar", "24x7")
-        if calendar not in calendars:
+        if not isinstance(calendar, str) or calendar not in calendars:  # a table here is unhashable: TypeError
             raise ConfigError(f"{where}.calendar: no calendar named {calendar!r} (known: {', '.join(sorted(calendars))})")
         budgets: dict[str, float | None] = {}
         for clock in CLOCKS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,11 +22,25 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+def private_sqlite_file(path: str) -> None:
+    """The database file, created (or tightened) to 0600 before SQLite opens it: it holds
+    customers' messages, password hashes and sessions, and SQLite gives its -wal, -shm and
+    -journal files the database file's mode."""
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(file, os.O_CREAT | os.O_RDWR, 0o600))  # an empty file is an empty database
+    os.chmod(file, 0o600)  # made 0644 by an older version (the umask, not us)
+    for extra in ("-wal", "-shm", "-journal"):
+        sidecar = file.with_name(file.name + extra)
+        if sidecar.exists():
+            os.chmod(sidecar, 0o600)
+
+
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_sqlite_file(path)
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")

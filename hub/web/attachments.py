@@ -14,6 +14,7 @@ from aiohttp import web
 from channels import registry
 from channels.base import AttachmentUnavailable
 from hub.store import lookups
+from hub.untrusted import media_type
 from hub.web.context import hub_of, require
 from hub.web.errors import ApiError
 
@@ -38,7 +39,8 @@ async def open_attachment(request: web.Request) -> web.Response:
         media = await opener(hub, message, item)
     except AttachmentUnavailable as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from exc
-    inline = media.content_type.startswith(_SHOWN_INLINE)
+    content_type = media_type(media.content_type)  # whatever the provider or the mail said it was
+    inline = content_type.startswith(_SHOWN_INLINE)
     disposition = "inline" if inline else "attachment"
     if media.filename:
         disposition += "; filename*=UTF-8''" + quote(media.filename, safe="")
@@ -48,4 +50,4 @@ async def open_attachment(request: web.Request) -> web.Response:
         "Content-Security-Policy": "sandbox; default-src 'none'",
         "Content-Disposition": disposition,
     }
-    return web.Response(body=media.body, content_type=media.content_type if inline else "application/octet-stream", headers=headers)
+    return web.Response(body=media.body, content_type=content_type if inline else "application/octet-stream", headers=headers)

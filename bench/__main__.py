@@ -42,7 +42,7 @@ from typing import Any
 
 import aiohttp
 
-from bench import capacity, pages, restart, timers
+from bench import capacity, pages, restart, security_logins, security_mail, timers
 from bench.baseline import Baseline
 from bench.hubload import LiveSocket, api_request, hub_run, sms_request
 from bench.install import SMS_ENV, Install
@@ -229,6 +229,13 @@ async def main(args: argparse.Namespace) -> int:
                 profiled = await capacity.profile(args.profile_rate, args.profile_seconds, args.database, archive)
                 print_profile(profiled)
                 write(args, f"profile-archive-{'on' if archive else 'off'}.json", profiled)
+        if args.security:
+            print("\nsecurity: hostile mail and sign-ins against a running hub (issue 17)", flush=True)
+            mail = await security_mail.run(Path(tempfile.mkdtemp(prefix="bench-mail-")))
+            print(security_mail.line(mail), flush=True)
+            logins = await security_logins.run(Path(tempfile.mkdtemp(prefix="bench-logins-")))
+            print(security_logins.line(logins), flush=True)
+            write(args, "security.json", {"mail": mail, "logins": logins})
         if args.restart_messages:
             rows = await restart.run_all(args.restart_messages, args.restart_concurrency, args.database)
             if args.json:
@@ -328,6 +335,7 @@ if __name__ == "__main__":
     parser.add_argument("--timer-clocks", type=int, default=100_000, help="open clocks in the timer handlers in process: tick cost, memory, a breach on time (0: skip)")
     parser.add_argument("--profile-rate", type=int, default=1000, help="offered rate of the profiled runs (0: skip)")
     parser.add_argument("--profile-seconds", type=float, default=15)
+    parser.add_argument("--no-security", dest="security", action="store_false", help="skip the security section (hostile mail, sign-in timing)")
     parser.add_argument("--no-json", dest="json", action="store_false", help="do not write bench/results/latest.json and pages.json")
     parser.add_argument("--no-pages", dest="pages", action="store_false", help="skip the page timings after the throughput part")
     parser.add_argument("--pages-only", action="store_true", help="only the page timings")

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from hub import config, logs
 
@@ -129,69 +129,74 @@ async def _tell_web(settings: config.Settings) -> Any:
     return bus
 
 
-async def _users_change(settings: config.Settings, args: argparse.Namespace) -> int:
-    from hub import accounts
+async def _accounts(settings: config.Settings, work: Callable[[Any, Callable[[], Awaitable[Any]]], Awaitable[str]]) -> int:
+    """Runs a users/apikeys change: `work(db, told)` gets the database and a way to reach
+    the running web processes (`told()`: a bus, or None without a broker), and returns what
+    to print; a refusal (AuthError) is the error it prints."""
     from hub.auth import AuthError
-    from hub.store import users as stored
 
     engine, db = await _db_session(settings)
-    bus = None
-    try:
-        if args.action == "list":
-            async with db() as s:
-                found = [accounts.user_json(u) for u in await stored.all_users(s)]
-            lines = [json.dumps(found, ensure_ascii=False)] if args.json else \
-                [f"{u['username']:<24} {u['role']:<8} {'disabled' if u['disabled'] else 'active'}" for u in found]
-            print("\n".join(lines))
-            return 0
-        change = {"set-role": lambda: accounts.Change(role=args.role), "disable": lambda: accounts.Change(disabled=True),
-                  "enable": lambda: accounts.Change(disabled=False)}.get(args.action)
-        if args.action == "set-password":
-            password = args.password or (getpass.getpass(f"new password for {args.name}: ") if sys.stdin.isatty() else None)
-            if not password:
-                print("error: give --password (no terminal to ask on)", file=sys.stderr)
-                return 2
-            change = lambda: accounts.Change(password=password)  # noqa: E731
+    buses: list[Any] = []
+
+    async def told() -> Any:
         bus = await _tell_web(settings)
-        if args.action == "remove":
-            await accounts.remove_user(db, bus, args.name)
-        elif change is not None:
-            await accounts.change_user(db, bus, args.name, change())
+        buses.extend([bus] if bus is not None else [])
+        return bus
+
+    try:
+        said = await work(db, told)
     except AuthError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        if bus is not None:
+        for bus in buses:
             await bus.stop()
         await engine.dispose()
-    print(f"user {args.name}: {args.action} done; her sessions have ended" if args.action not in ("enable",) else f"user {args.name} enabled")
+    if said:
+        print(said)
     return 0
+
+
+async def _users_change(settings: config.Settings, args: argparse.Namespace) -> int:
+    from hub import accounts
+    from hub.store import users as stored
+
+    password = None
+    if args.action == "set-password":
+        password = args.password or (getpass.getpass(f"new password for {args.name}: ") if sys.stdin.isatty() else None)
+        if not password:
+            print("error: give --password (no terminal to ask on)", file=sys.stderr)
+            return 2
+
+    async def work(db: Any, told: Callable[[], Awaitable[Any]]) -> str:
+        if args.action == "list":
+            async with db() as s:
+                found = [accounts.user_json(u) for u in await stored.all_users(s)]
+            return json.dumps(found, ensure_ascii=False) if args.json else \
+                "\n".join(f"{u['username']:<24} {u['role']:<8} {'disabled' if u['disabled'] else 'active'}" for u in found)
+        if args.action == "remove":
+            await accounts.remove_user(db, await told(), args.name)
+            return f"user {args.name} removed; her sessions have ended"
+        change = {"set-role": accounts.Change(role=getattr(args, "role", None)), "disable": accounts.Change(disabled=True),
+                  "enable": accounts.Change(disabled=False), "set-password": accounts.Change(password=password)}[args.action]
+        await accounts.change_user(db, await told(), args.name, change)
+        return f"user {args.name} enabled" if args.action == "enable" else f"user {args.name}: {args.action} done; her sessions have ended"
+
+    return await _accounts(settings, work)
 
 
 async def _apikeys_change(settings: config.Settings, args: argparse.Namespace) -> int:
     from hub import accounts
-    from hub.auth import AuthError
     from hub.store import users as stored
 
-    engine, db = await _db_session(settings)
-    bus = None
-    try:
+    async def work(db: Any, told: Callable[[], Awaitable[Any]]) -> str:
         if args.action == "list":
             async with db() as s:
-                for key in await stored.all_api_keys(s):
-                    print(f"{key.name:<32} {key.created_at.isoformat()}")
-            return 0
-        bus = await _tell_web(settings)
-        await accounts.revoke_api_key(db, bus, args.name)
-    except AuthError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if bus is not None:
-            await bus.stop()
-        await engine.dispose()
-    print(f"API key {args.name!r} revoked")
-    return 0
+                return "\n".join(f"{key.name:<32} {key.created_at.isoformat()}" for key in await stored.all_api_keys(s))
+        await accounts.revoke_api_key(db, await told(), args.name)
+        return f"API key {args.name!r} revoked"
+
+    return await _accounts(settings, work)
 
 
 async def _apikeys_add(settings: config.Settings, name: str) -> int:

@@ -4,13 +4,14 @@ what a token stands for ends the user's sessions at once (hub/accounts.py)."""
 from __future__ import annotations
 
 import logging
+from typing import Awaitable, Callable
 
 from aiohttp import web
 
 from hub import accounts
 from hub.auth import AuthError, add_api_key, add_user
 from hub.store import users as stored
-from hub.web.context import hub_of, require
+from hub.web.context import Hub, hub_of, require
 from hub.web.errors import ApiError, read_json, text_field
 
 log = logging.getLogger("hub.admin")
@@ -72,17 +73,31 @@ async def change_user(request: web.Request) -> web.Response:
     return web.json_response({"user": accounts.user_json(user)})
 
 
-@routes.delete("/api/v1/admin/users/{username}")
-async def remove_user(request: web.Request) -> web.Response:
+async def _removed(request: web.Request, key: str, remove: Callable[[Hub, str], Awaitable[None]], said: str) -> web.Response:
+    """A removal by an admin (a user, an API key): done, refused in words, or 404."""
     admin = require(request, "admin")
-    hub = hub_of(request)
+    hub, name = hub_of(request), request.match_info[key]
     try:
-        await accounts.remove_user(hub.db, hub.bus, request.match_info["username"])
+        await remove(hub, name)
     except AuthError as exc:
         raise _refused(exc) from exc
-    hub.sessions.ended_here(username=request.match_info["username"])
-    log.info("user removed by admin", extra={"user": request.match_info["username"], "by": admin["username"]})
-    return web.json_response({"removed": request.match_info["username"]})
+    log.info(f"{said} by admin", extra={"target": name, "by": admin["username"]})  # `name` is a LogRecord field
+    return web.json_response({said: name})
+
+
+async def _remove_user(hub: Hub, name: str) -> None:
+    await accounts.remove_user(hub.db, hub.bus, name)
+    hub.sessions.ended_here(username=name)
+
+
+async def _revoke_key(hub: Hub, name: str) -> None:
+    await accounts.revoke_api_key(hub.db, hub.bus, name)
+    hub.api_keys.forget(name)
+
+
+@routes.delete("/api/v1/admin/users/{username}")
+async def remove_user(request: web.Request) -> web.Response:
+    return await _removed(request, "username", _remove_user, "removed")
 
 
 @routes.get("/api/v1/admin/api-keys")
@@ -109,12 +124,4 @@ async def create_api_key(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/admin/api-keys/{name}")
 async def revoke_api_key(request: web.Request) -> web.Response:
-    admin = require(request, "admin")
-    hub = hub_of(request)
-    try:
-        await accounts.revoke_api_key(hub.db, hub.bus, request.match_info["name"])
-    except AuthError as exc:
-        raise _refused(exc) from exc
-    hub.api_keys.forget(request.match_info["name"])
-    log.info("api key revoked by admin", extra={"api_key": request.match_info["name"], "by": admin["username"]})
-    return web.json_response({"revoked": request.match_info["name"]})
+    return await _removed(request, "name", _revoke_key, "revoked")

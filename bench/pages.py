@@ -36,10 +36,13 @@ PASSWORD = "pagebench-pw"
 USER = "lead01"  # seeded (bench/seed.py), a lead who also holds conversations
 SLOW_MS = 300.0
 RESULTS = Path(__file__).parent / "results"
-# GET routes not loaded with a page: sockets, and media fetched from a provider on a click.
+# GET routes not loaded with a page: sockets, media fetched from a provider on a click, and
+# the admin API (no page loads it; the bench signs in as a lead).
 NOT_TIMED = {
     "/api/v1/live": "WebSocket",
     "/api/v1/messages/{message_id}/attachments/{index}": "fetches from the channel's provider when an agent opens an item",
+    "/api/v1/admin/users": "admin only, on no page",
+    "/api/v1/admin/api-keys": "admin only, on no page",
 }
 # Query strings the pages send (agent.js filters, manager.js report groupings); other routes once bare.
 VARIANTS: dict[str, tuple[str, ...]] = {

@@ -24,8 +24,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.security_mail import HealthPoll
 from tests.support import Hub
+from tests.support.probes import HealthPoll
 
 TRIES = 20
 AT_ONCE = 20

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 import aiohttp
-import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 import channels.registry  # noqa: F401 - see below
 from hub.broker import free_port
-from tests.support import Hub
+from tests.support import PRODUCTION_SESSIONS, Hub
 from tests.support import conversation_with as shared_conversation_with
+from tests.support.probes import send_mail
 
 # channels.registry is imported here, at collection, for the unit tests beside it: loading
 # settings imports it, it imports twilio, and urllib3's first import binds a socket to ::1
@@ -213,7 +213,7 @@ async def email_hub(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot, 
     listen = free_port()
     env = {"HUB_IMAP_URL": dovecot.url, "HUB_SMTP_LISTEN": f"127.0.0.1:{listen}", "HUB_SMTP_URL": outbox.url,
            "HUB_EMAIL_FROM": HUB_FROM, "HUB_EMAIL_MAX_BYTES": str(MAX_BYTES)}
-    h = Hub(Path(tmp_path_factory.mktemp("email")), extra_env=env)
+    h = Hub(Path(tmp_path_factory.mktemp("email")), extra_env={**env, **PRODUCTION_SESSIONS})  # its broker is restarted
     h.smtp_port = listen  # type: ignore[attr-defined]
     try:
         await h.start()
@@ -225,23 +225,7 @@ async def email_hub(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot, 
 async def smtp_deliver(hub: Hub, raw: bytes, sender: str, recipients: list[str] | None = None) -> tuple[int, str]:
     """Hands a mail to the hub's SMTP listener as a sending mail server would; returns the
     server's answer to the DATA (or the refusal of it)."""
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=hub.smtp_port, start_tls=False)  # type: ignore[attr-defined]
-    await client.connect()
-    try:
-        await client.ehlo()
-        await client.mail(sender)
-        for r in recipients or [HUB_FROM]:
-            await client.rcpt(r)
-        try:
-            answer = await client.data(raw)
-        except aiosmtplib.SMTPResponseException as exc:
-            return exc.code, exc.message
-        return answer.code, answer.message
-    finally:
-        try:
-            await client.quit()
-        except aiosmtplib.SMTPException:
-            client.close()
+    return await send_mail("127.0.0.1", hub.smtp_port, raw, sender, recipients or [HUB_FROM])  # type: ignore[attr-defined]
 
 
 async def conversation_with(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], text: str) -> Any:

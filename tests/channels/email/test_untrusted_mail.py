@@ -21,6 +21,7 @@ from hub.broker import free_port
 from tests.channels.email import mails
 from tests.channels.email.conftest import Dovecot, conversation_with, smtp_deliver
 from tests.support import Hub, eventually
+from tests.support.probes import HealthPoll
 
 pytestmark = pytest.mark.integration
 
@@ -144,37 +145,20 @@ async def test_the_flood_of_the_report_is_refused_while_healthz_keeps_answering(
     raw = mails.many_attachments(45_000, "<flood-1@attacker.example>")
     assert 8_500_000 < len(raw) < 10 * 1024 * 1024
     before = await metric(flood_hub, "hub_email_rejected_total")
-    answers: list[tuple[float, float, int]] = []  # (started, took, status) of each /healthz
-    sending = asyncio.Event()
-    sending.set()
-
-    async def poll() -> None:
-        async with aiohttp.ClientSession() as http:
-            while sending.is_set():
-                started = time.monotonic()
-                try:
-                    async with http.get(f"{flood_hub.url}/healthz", timeout=aiohttp.ClientTimeout(total=60)) as r:
-                        await r.read()
-                        status = r.status
-                except (aiohttp.ClientError, asyncio.TimeoutError):
-                    status = 0
-                answers.append((started, time.monotonic() - started, status))
-                await asyncio.sleep(0.02)
-
-    poller = asyncio.create_task(poll())
+    poll = HealthPoll(flood_hub.url)
+    poll.start()
     await asyncio.sleep(0.2)
     sent = time.monotonic()
     code, words = await smtp_deliver(flood_hub, raw, "flood@attacker.example")
     done = time.monotonic()
-    sending.clear()
-    await poller
+    await poll.stop()
 
-    during = [a for a in answers if sent <= a[0] and a[0] + a[1] <= done]
-    print(f"\nflood: {code} {words!r} after {done - sent:.2f} s; /healthz answered {len(during)} times during it, "
-          f"max {max((a[1] for a in during), default=0) * 1000:.0f} ms")
+    during = poll.between(sent, done)
+    print(f"\nflood: {code} {words!r} after {done - sent:.2f} s; /healthz answered {during['healthz_answers']} times during it, "
+          f"max {during['healthz_max_ms']:.0f} ms")
     assert code == 554 and "over 200 MIME parts" in words, words
-    assert all(status == 200 for _, _, status in answers), [a for a in answers if a[2] != 200]
-    assert len(during) >= 5
+    assert all(status == 200 for _, _, status in poll.answers), [a for a in poll.answers if a[2] != 200]
+    assert during["healthz_answers"] >= 5 and during["healthz_failed"] == 0
     assert await metric(flood_hub, "hub_email_rejected_total") == before + 1
     refused = web_log(flood_hub, "mail refused: not a mail the hub can read")
     assert refused and refused[-1]["kind"] == "TooComplex" and refused[-1]["size"] == len(raw)

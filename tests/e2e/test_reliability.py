@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from hub.store.db import make_engine, sessionmaker
 from hub.store.models import Conversation, DeadLetter, Message
 from tests.e2e.test_chat_roundtrip import receive
-from tests.support import Hub, eventually
+from tests.support import PRODUCTION_SESSIONS, Hub, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +93,7 @@ async def test_poison_event_goes_to_deadletter_and_the_stream_goes_on(hub: Hub) 
 
 
 async def test_worker_killed_mid_stream_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    hub = await Hub(tmp_path).start()
+    hub = await Hub(tmp_path, extra_env=PRODUCTION_SESSIONS).start()
     try:
         key = hub.cli("apikeys", "add", "loadtest").stdout.split()[0]
         total, senders = 2000, 50

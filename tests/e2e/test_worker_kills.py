@@ -11,7 +11,7 @@ from typing import AsyncIterator
 import pytest
 
 from tests.channels.sms.fake_twilio import FakeTwilio
-from tests.support import Hub
+from tests.support import PRODUCTION_SESSIONS, Hub
 from tests.support.chaos import SID, TOKEN, run, sms_env
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ async def test_three_worker_kills_during_5000_messages_lose_duplicate_and_split_
     # once, in a full-suite run, a worker started again after a kill stopped reading one
     # partition (faust-streaming #175/#523); its stall watch now resumes it or ends it, and
     # the harness starts an ended worker again as `contacthub run` does (processors/stall.py)
-    hub = await Hub(tmp_path, extra_env={**sms_env(twilio), "HUB_STALL_SECONDS": os.environ.get("KT_STALL", "15")}).start()
+    hub = await Hub(tmp_path, extra_env={**sms_env(twilio), **PRODUCTION_SESSIONS, "HUB_STALL_SECONDS": os.environ.get("KT_STALL", "15")}).start()
     try:
         figures = await run(hub, twilio, messages=5000, senders=200, kills=3, settle_timeout=180)
         print(figures.line())

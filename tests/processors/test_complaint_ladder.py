@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from hub.broker import free_port
 from tests.channels.telegram.fake_bot_api import FakeBotApi
-from tests.support import Hub, eventually
+from tests.support import PRODUCTION_SESSIONS, Hub, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,7 @@ async def ladder_hub(tmp_path_factory: pytest.TempPathFactory, bot_api: FakeBotA
         "TELEGRAM_API_BASE": bot_api.url,
         "HUB_SMTP_URL": f"smtp://127.0.0.1:{inbox[1]}", "HUB_EMAIL_FROM": "Support <support@shop.example>",
     }
-    h = Hub(tmp, extra_env=env)
+    h = Hub(tmp, extra_env={**env, **PRODUCTION_SESSIONS})  # a worker is killed
     try:
         await h.start()
         h.cli("users", "add", "lena", "--role", "lead", "--password", "lena-pw", "--email", "lena@shop.example", "--telegram", "7001")

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests.channels.sms.fake_twilio import FakeTwilio
-from tests.support import Hub, eventually
+from tests.support import PRODUCTION_SESSIONS, Hub, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ async def ladder_hub(tmp_path_factory: pytest.TempPathFactory, twilio_api: FakeT
     (tmp / "hub.toml").write_text(LADDER)
     env = {"HUB_CONFIG": str(tmp / "hub.toml"), "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN,
            "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_BASE": twilio_api.url}
-    h = Hub(tmp, extra_env=env)
+    h = Hub(tmp, extra_env={**env, **PRODUCTION_SESSIONS})  # a worker is killed
     try:
         await h.start()
         h.cli("users", "add", "lena", "--role", "lead", "--password", "lena-pw", "--phone", "+989120000001")

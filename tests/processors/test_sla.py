@@ -22,7 +22,7 @@ from hub import events as ev
 from hub import topics
 from hub.bus import assign_all
 from tests.e2e.test_chat_roundtrip import receive
-from tests.support import Hub, configured_hub, eventually
+from tests.support import PRODUCTION_SESSIONS, Hub, configured_hub, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,7 @@ warn_at = 0.8
 
 @pytest.fixture(scope="module")
 async def sla_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    async with configured_hub(Path(tmp_path_factory.mktemp("sla")), CONFIG) as h:
+    async with configured_hub(Path(tmp_path_factory.mktemp("sla")), CONFIG, extra_env=PRODUCTION_SESSIONS) as h:  # a worker is killed
         yield h
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.hub import Hub, configured_hub, conversation_with, project, start_web
+from tests.support.hub import PRODUCTION_SESSIONS, Hub, configured_hub, conversation_with, project, start_web
 from tests.support.postgres import POSTGRES_URL, reset_postgres
 from tests.support.waiting import eventually
 
 # The repository's root (this file is tests/support/__init__.py).
 ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["POSTGRES_URL", "ROOT", "Hub", "configured_hub", "conversation_with", "eventually", "project", "reset_postgres", "start_web"]
+__all__ = ["POSTGRES_URL", "PRODUCTION_SESSIONS", "ROOT", "Hub", "configured_hub", "conversation_with", "eventually", "project", "reset_postgres", "start_web"]

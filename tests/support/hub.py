@@ -19,6 +19,12 @@ from hub.broker import EmbeddedBroker, free_port
 from tests.support.postgres import POSTGRES_URL, reset_postgres
 from tests.support.waiting import eventually
 
+#: For a hub whose worker or broker a test kills or restarts: the production sessions (6 s).
+#: The tests' 2 s sessions (tests/conftest.py) start hubs twice as fast, but a rejoin after a
+#: SIGKILL or a broker restart with them met faust-streaming's stalled-partition bug
+#: (design.md's traps) in full runs.
+PRODUCTION_SESSIONS: dict[str, str] = {"HUB_GROUP_SESSION_SECONDS": "6"}
+
 
 class Hub:
     def __init__(self, tmp: Path, database: str = "sqlite", extra_env: dict[str, str] | None = None) -> None:
@@ -57,6 +63,16 @@ class Hub:
         return proc
 
     async def start(self) -> "Hub":
+        """The hub's roles, ready; on a failure to start, whatever had started is stopped
+        (a caller whose `start()` raised has no hub to stop, and its processes would be left
+        running, eating the CPU of every test after it)."""
+        try:
+            return await self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    async def _start(self) -> "Hub":
         if self.database == "postgres":
             await reset_postgres(self.db_url)
         self.broker.start()
@@ -151,10 +167,10 @@ async def start_web(hub: Hub, name: str = "web2") -> str:
 
 
 @contextlib.asynccontextmanager
-async def configured_hub(tmp: Path, config: str, database: str = "sqlite") -> AsyncIterator[Hub]:
+async def configured_hub(tmp: Path, config: str, database: str = "sqlite", extra_env: dict[str, str] | None = None) -> AsyncIterator[Hub]:
     """A started hub reading `config` (the TOML of HUB_CONFIG: queues, SLA, ladders)."""
     (tmp / "hub.toml").write_text(config)
-    h = Hub(tmp, database, extra_env={"HUB_CONFIG": str(tmp / "hub.toml")})
+    h = Hub(tmp, database, extra_env={"HUB_CONFIG": str(tmp / "hub.toml"), **(extra_env or {})})
     try:
         await h.start()
         yield h

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support.hub import Hub
+from tests.support.hub import PRODUCTION_SESSIONS, Hub
 from tests.support.postgres import reset_postgres
 
 
@@ -23,6 +23,8 @@ class RunningHub(Hub):
         self.fresh = fresh
         self.env.pop("HUB_KAFKA_BOOTSTRAP", None)  # `run` starts its own broker, as for a user
         self.env["HUB_ARCHIVE"] = (extra_env or {}).get("HUB_ARCHIVE", "1")
+        # the restart tests kill and restart everything: production sessions (tests/support/hub.py)
+        self.env.update({**PRODUCTION_SESSIONS, **{k: v for k, v in (extra_env or {}).items() if k in PRODUCTION_SESSIONS}})
         self.starts = 0
         self.run: subprocess.Popen[bytes] | None = None
 

@@ -24,7 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 import channels.registry  # noqa: F401 - see below
 from hub.broker import free_port
-from tests.support import PRODUCTION_SESSIONS, Hub
+from tests.support import Hub
 from tests.support import conversation_with as shared_conversation_with
 from tests.support.probes import send_mail
 
@@ -185,8 +185,7 @@ class Outbox:
         return [m for m in self.received if address in str(m["To"])]
 
 
-@pytest.fixture(scope="package")
-def dovecot() -> Iterator[Dovecot]:
+def running_dovecot() -> Iterator[Dovecot]:
     server = Dovecot()
     try:
         server.start()
@@ -195,8 +194,7 @@ def dovecot() -> Iterator[Dovecot]:
         server.stop()
 
 
-@pytest.fixture(scope="package")
-def outbox() -> Iterator[Outbox]:
+def running_outbox() -> Iterator[Outbox]:
     box = Outbox()
     box.controller.start()
     try:
@@ -205,21 +203,28 @@ def outbox() -> Iterator[Outbox]:
         box.controller.stop()
 
 
+dovecot = pytest.fixture(scope="package", name="dovecot")(running_dovecot)
+outbox = pytest.fixture(scope="package", name="outbox")(running_outbox)
 MAX_BYTES = 200_000
 
 
-@pytest.fixture(scope="package")
-async def email_hub(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot, outbox: Outbox) -> AsyncIterator[Hub]:
+async def running_email_hub(tmp: Path, dovecot: Dovecot, outbox: Outbox, extra_env: dict[str, str] | None = None) -> AsyncIterator[Hub]:
     listen = free_port()
     env = {"HUB_IMAP_URL": dovecot.url, "HUB_SMTP_LISTEN": f"127.0.0.1:{listen}", "HUB_SMTP_URL": outbox.url,
-           "HUB_EMAIL_FROM": HUB_FROM, "HUB_EMAIL_MAX_BYTES": str(MAX_BYTES)}
-    h = Hub(Path(tmp_path_factory.mktemp("email")), extra_env={**env, **PRODUCTION_SESSIONS})  # its broker is restarted
+           "HUB_EMAIL_FROM": HUB_FROM, "HUB_EMAIL_MAX_BYTES": str(MAX_BYTES), **(extra_env or {})}
+    h = Hub(tmp, extra_env=env)
     h.smtp_port = listen  # type: ignore[attr-defined]
     try:
         await h.start()
         yield h
     finally:
         h.stop()
+
+
+@pytest.fixture(scope="package")
+async def email_hub(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot, outbox: Outbox) -> AsyncIterator[Hub]:
+    async for h in running_email_hub(Path(tmp_path_factory.mktemp("email")), dovecot, outbox):
+        yield h
 
 
 async def smtp_deliver(hub: Hub, raw: bytes, sender: str, recipients: list[str] | None = None) -> tuple[int, str]:

@@ -6,15 +6,28 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from pathlib import Path
+from typing import AsyncIterator
 
 import aiohttp
 import pytest
 
 from tests.channels.email import mails
-from tests.channels.email.conftest import Dovecot, conversation_with, smtp_deliver
-from tests.support import Hub, eventually
+from tests.channels.email.conftest import Dovecot, Outbox, conversation_with, running_dovecot, running_email_hub, running_outbox, smtp_deliver
+from tests.support import PRODUCTION_SESSIONS, Hub, eventually
 
 pytestmark = pytest.mark.integration
+
+# These tests freeze the broker and kill the web role: they get a mailbox, an outbox and a hub
+# of their own, so what they leave behind never reaches the package's other tests.
+dovecot = pytest.fixture(scope="module", name="dovecot")(running_dovecot)
+outbox = pytest.fixture(scope="module", name="outbox")(running_outbox)
+
+
+@pytest.fixture(scope="module")
+async def email_hub(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot, outbox: Outbox) -> AsyncIterator[Hub]:
+    async for h in running_email_hub(Path(tmp_path_factory.mktemp("email-restart")), dovecot, outbox, PRODUCTION_SESSIONS):
+        yield h
 
 
 async def _taken_once(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], text: str) -> None:

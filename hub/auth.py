@@ -114,7 +114,7 @@ async def add_user(
         raise AuthError(f"user {username!r} exists already")
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=await hashed_password(password),  # on the bcrypt threads: the admin API adds users from the web role
         role=role,
         email=email,
         telegram=telegram,

@@ -36,6 +36,12 @@ class OutboundReply:
     #: sent as a provider-approved template instead of free text: its `name`, the provider's
     #: id for it (`provider_id`) and the values of its placeholders (`variables`, "1", "2", ...)
     template: Mapping[str, Any] | None = None
+    #: a survey's question instead of an agent's reply (`text` is the question): its `id`,
+    #: `kind` (csat | nps), `scale` [lowest, highest], `language` and `url` (the page that
+    #: takes the answer with one click). A channel that can ask with buttons does (Telegram's
+    #: inline keyboard, the chat widget's frame); the rest send `text`, and the customer
+    #: answers with a message that is only the score.
+    survey: Mapping[str, Any] | None = None
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")

@@ -78,6 +78,8 @@ class Settings:
     sla_policies: tuple[Any, ...] = ()
     complaint_terms: tuple[str, ...] = ()
     ladders: tuple[Any, ...] = ()
+    # `[surveys]` (hub.domain.surveys.SurveySettings); None: read nothing, surveys are off
+    surveys: Any = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -196,6 +198,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     from hub.domain.complaints import parse_terms
     from hub.domain.escalation import parse_ladders
     from hub.domain.sla import parse_policies
+    from hub.domain.surveys import parse_settings as parse_surveys
 
     calendars = parse_calendars(raw)
     return Settings(
@@ -223,6 +226,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         sla_policies=parse_policies(raw, calendars),
         complaint_terms=parse_terms(raw),
         ladders=parse_ladders(raw),
+        surveys=parse_surveys(raw),
         raw=raw,
     )
 

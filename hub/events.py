@@ -296,6 +296,9 @@ class ConversationResolved(ConversationEvent):
     queue: str = ""
     agent: str | None = None
     by: str = ""
+    #: resolved by an integration or a bot (an API key, or `"automatic": true`), not by a
+    #: person who answered: no survey is asked
+    automatic: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -307,6 +310,66 @@ class ConversationReopened(ConversationEvent):
 @dataclass(frozen=True, kw_only=True)
 class ConversationMarkedPending(ConversationEvent):
     by: str = ""
+
+
+# --- surveys (conversation.events; the answers from the edges on inbound.messages) -------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurveyAsked(ConversationEvent):
+    """A resolution is asked how it went (`kind` csat 1-5 or nps 0-10), on the channel and
+    address the customer last wrote from, in her language; answerable until `expires_at`.
+    `id` is the survey's id. `agent`, `queue` and `sla` (the first response: met, breached
+    or none) are the resolution's, carried to the answer and the report."""
+
+    kind: str
+    channel: str
+    address: str
+    language: str
+    question: str
+    scale: list = field(default_factory=list)  # [lowest, highest]
+    expires_at: datetime
+    agent: str | None = None
+    queue: str = ""
+    sla: str = "none"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurveyAnswered(ConversationEvent):
+    """The customer answered survey `survey_id` (one answer per survey: the id is derived
+    from it). `low`: a CSAT at or under the `low` threshold of `[surveys]`."""
+
+    survey_id: str
+    kind: str
+    score: int
+    comment: str = ""
+    channel: str
+    agent: str | None = None
+    queue: str = ""
+    sla: str = "none"
+    low: bool = False
+    message_id: str = ""  # the inbound message that said the score, when a message did
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurveyExpired(ConversationEvent):
+    """Survey `survey_id`'s window closed unanswered."""
+
+    survey_id: str
+    kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurveyAnswerSubmitted(Event):
+    """An edge took an answer to a survey (the chat widget's buttons, a Telegram button, the
+    email page's form), on inbound.messages keyed by contact; the surveys processor checks
+    it against the open survey and publishes SurveyAnswered, or logs why not."""
+
+    contact_id: str
+    survey_id: str
+    score: int
+    comment: str = ""
+    channel: str
 
 
 # --- SLA clocks and complaints (conversation.events) -----------------------------------

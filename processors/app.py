@@ -125,7 +125,7 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
     for spec in PIPELINE:
         if spec.kind == "consumer":
             if not spec.thread:  # those on a thread of their own make their handlers there
-                worker.handlers[spec.name] = handler = make_handler(spec, settings, table=None, db=db, sender=sender, logged=logged)
+                worker.handlers[spec.name] = handler = make_handler(spec, settings, table=None, db=db, sender=sender, logged=logged, others=worker.handlers)
                 members.setdefault(spec.group or spec.name, []).append((spec, handler))
             continue
         table = None
@@ -134,7 +134,7 @@ def build_app(settings: Settings, log: Any = None, logged: LoggedHistory | None 
             codec = cls.codec() if hasattr(cls, "codec") else None
             table = new_table(app, spec.table, settings.partitions, codec)
             worker.tables[spec.name] = table
-        handler = make_handler(spec, settings, table=table, db=db, sender=sender, logged=logged)
+        handler = make_handler(spec, settings, table=table, db=db, sender=sender, logged=logged, others=worker.handlers)
         worker.handlers[spec.name] = handler
         agent_groups.setdefault(spec.group or spec.name, []).append(Member(spec, handler, table))
         for timer in spec.timers:
@@ -233,14 +233,18 @@ def new_table(app: faust.App, name: str, partitions: int, codec: StateCodec | No
     return app.tables.add(table)
 
 
-def make_handler(spec: Processor, settings: Settings, *, table: Any, db: Any, sender: Any, logged: LoggedHistory | None = None) -> Handler:
-    """The handler of `spec` with what it needs from the worker (database, sender, history)."""
+def make_handler(spec: Processor, settings: Settings, *, table: Any, db: Any, sender: Any, logged: LoggedHistory | None = None,
+                 others: dict[str, Any] | None = None) -> Handler:
+    """The handler of `spec` with what it needs from the worker (database, sender, history,
+    and for intake the surveys handler built before it)."""
     cls = spec.handler_class()
     if spec.name == "intake":
         from processors.intake import read_model_lookup
 
         threads = logged.threads if logged else None
-        return cls(settings, table=table, open_in_read_model=read_model_lookup(db), logged_threads=threads)  # type: ignore[no-any-return]
+        surveys = (others or {}).get("surveys")
+        return cls(settings, table=table, open_in_read_model=read_model_lookup(db), logged_threads=threads,  # type: ignore[no-any-return]
+                   answered_survey=surveys.answered if surveys is not None else None)
     if spec.name == "dispatch":
         return cls(settings, table=table, sender=sender, db=db)  # type: ignore[no-any-return]
     if spec.name == "notifier":

@@ -1,4 +1,5 @@
-"""dispatch: ReplyRequested -> the channel adapter -> MessageDelivered or DeliveryFailed.
+"""dispatch: ReplyRequested (and SurveyAsked) -> the channel adapter -> MessageDelivered or
+DeliveryFailed (a survey's carry the survey's id as `message_id`).
 
 The intent is recorded (a database row, before the call) and the result after it, so a
 redelivered ReplyRequested never sends twice; only a crash inside the provider call repeats
@@ -17,6 +18,7 @@ from hub import events as ev
 from hub import topics
 from hub.config import Settings
 from hub.domain import optout
+from hub.domain.surveys import link_token
 from hub.store import optouts
 from processors.base import DELETED, Handler, Outcome, Staged
 from processors.sends import Sender
@@ -55,6 +57,29 @@ class DispatchHandler(Handler):
             table.delete(optout.key(event.channel, event.address))
         elif isinstance(event, ev.ReplyRequested) and not self.rebuilding:
             out.emit(topics.CONVERSATIONS, event.contact_id, await self.on_reply_requested(event, table))
+        elif isinstance(event, ev.SurveyAsked) and not self.rebuilding:
+            out.emit(topics.CONVERSATIONS, event.contact_id, await self.on_survey_asked(event, table))
+
+    async def on_survey_asked(self, event: ev.SurveyAsked, table: Staged) -> ev.Event:
+        common = {"contact_id": event.contact_id, "conversation_id": event.conversation_id, "message_id": event.id}
+        why = optout.refusal(table.get(optout.key(event.channel, event.address)))
+        if why is not None:  # opted out after the resolution was asked
+            log.info("survey not sent: opted out", extra={"conversation_id": event.conversation_id, "survey_id": event.id})
+            return ev.DeliveryFailed(id=ev.derived_id("failed", event.id), error=why, **common)
+        if self.sender is None:
+            raise RuntimeError("dispatch has no sender")
+        url = f"{self.settings.base_url}/survey/{link_token(self.settings.secret_key, event.id)}"
+        survey = {"id": event.id, "kind": event.kind, "scale": list(event.scale), "language": event.language, "url": url}
+        reply = OutboundReply(message_id=event.id, conversation_id=event.conversation_id, contact_id=event.contact_id, channel=event.channel,
+                              address=event.address, text=event.question, author="", at=event.at, survey=survey)
+        result, repeated = await self.sender.send_once(event.id, reply)
+        log.info("survey sent" if result["ok"] else "survey not sent",
+                 extra={"conversation_id": event.conversation_id, "channel": event.channel, "survey_id": event.id, "error": result["error"],
+                        "repeated": repeated})
+        if result["ok"]:
+            return ev.MessageDelivered(id=ev.derived_id("delivered", event.id, result["status"]), status=result["status"],
+                                       provider_id=result["provider_id"], repeated=repeated, **common)
+        return ev.DeliveryFailed(id=ev.derived_id("failed", event.id), error=result["error"], retryable=result["retryable"], **common)
 
     async def on_reply_requested(self, event: ev.ReplyRequested, table: Staged) -> ev.Event:
         why = optout.refusal(table.get(optout.key(event.channel, event.address)))

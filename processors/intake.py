@@ -19,6 +19,8 @@ log = logging.getLogger("hub.intake")
 
 #: contact id -> the conversation open in the read model, or None
 OpenLookup = Callable[[str], Awaitable[str | None]]
+#: (contact id, inbound message id) -> whether that message answered a survey (processors/surveys.py)
+AnsweredSurvey = Callable[[str, str], bool]
 
 
 def read_model_lookup(db: async_sessionmaker[AsyncSession]) -> OpenLookup:
@@ -39,8 +41,9 @@ class IntakeHandler(Handler):
         return StateCodec(threading.encode, threading.decode)
 
     def __init__(self, settings: Settings, *, table: MutableMapping[str, Any] | None = None, open_in_read_model: OpenLookup | None = None,
-                 logged_threads: Mapping[str, str] | None = None) -> None:
+                 logged_threads: Mapping[str, str] | None = None, answered_survey: AnsweredSurvey | None = None) -> None:
         self.open_in_read_model = open_in_read_model
+        self.answered_survey = answered_survey
         # after a refill: inbound message id -> the conversation it went into before the stop
         self.logged_threads = logged_threads or {}
         super().__init__(settings, table=table)
@@ -71,6 +74,8 @@ class IntakeHandler(Handler):
 
     async def on_event(self, event: ev.Event, table: Staged, out: Outcome) -> None:
         if isinstance(event, ev.InboundMessageAccepted):
+            if self.answered_survey is not None and self.answered_survey(event.contact_id, event.id):
+                return  # a score that answered a survey opens and joins nothing (the surveys processor ran first)
             before = self.as_logged(event, await self.known_state(event.contact_id, table))
             state, emitted = threading.on_inbound(before, event)
             if state != before or event.contact_id not in table:

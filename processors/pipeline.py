@@ -70,6 +70,21 @@ CONVERSATION_TYPES = frozenset({"ConversationOpened", "ConversationTransferred",
 
 PIPELINE: tuple[Processor, ...] = (
     Processor(
+        name="surveys",
+        group="contacts",  # before intake: a message that answers a survey is threaded by nobody
+        reads=(topics.INBOUND, topics.CONVERSATIONS),
+        handles=frozenset({
+            "InboundMessageAccepted", "SurveyAnswerSubmitted", "ContactOptedOut", "ContactOptedIn", "ConversationOpened", "MessageReceived",
+            "ConversationAssigned", "ConversationTransferred", "ReplyRequested", "SlaClocksChanged", "SlaBreached", "ComplaintDetected",
+            "EscalationAcknowledged", "ConversationResolved", "ConversationReopened", "SurveyAsked", "SurveyAnswered", "SurveyExpired",
+        }),
+        publishes=(topics.CONVERSATIONS,),
+        handler="processors.surveys:SurveysHandler",
+        table="surveys",
+        timers=(Timer("fire_due_surveys", 0.25, "asks surveys whose delay is over, expires unanswered ones"),),
+        why="asks a resolved conversation how it went, on the customer's channel; reads her answer",
+    ),
+    Processor(
         name="intake",
         group="contacts",
         reads=(topics.INBOUND, topics.CONVERSATIONS),
@@ -115,17 +130,17 @@ PIPELINE: tuple[Processor, ...] = (
         name="escalation",
         group="contacts",
         reads=(topics.CONVERSATIONS,),
-        handles=frozenset({"ComplaintDetected", "SlaBreached", "Escalated", "EscalationAcknowledged", "ConversationResolved"}),
+        handles=frozenset({"ComplaintDetected", "SlaBreached", "Escalated", "EscalationAcknowledged", "ConversationResolved", "SurveyAnswered"}),
         publishes=(topics.CONVERSATIONS,),
         handler="processors.escalation:EscalationHandler",
         table="escalation-ladders",
         timers=(Timer("fire_due_levels", 0.25, "publishes due escalation levels"),),
-        why="complaints and breaches climb their ladder until acknowledged or resolved",
+        why="complaints, breaches and low CSAT scores climb their ladder until acknowledged or resolved",
     ),
     Processor(
         name="dispatch",
         reads=(topics.CONVERSATIONS,),
-        handles=frozenset({"ReplyRequested", "ContactOptedOut", "ContactOptedIn"}),
+        handles=frozenset({"ReplyRequested", "SurveyAsked", "ContactOptedOut", "ContactOptedIn"}),
         publishes=(topics.CONVERSATIONS, topics.OUTBOUND_WEB),
         handler="processors.dispatch:DispatchHandler",
         table="opt_outs",
@@ -133,7 +148,7 @@ PIPELINE: tuple[Processor, ...] = (
         group="senders",
         writes_database=True,
         calls_providers=True,
-        why="sends an agent's reply on the customer's channel, once",
+        why="sends an agent's reply (and a survey's question) on the customer's channel, once",
     ),
     Processor(
         name="notifier",

@@ -1,7 +1,7 @@
 """Escalation ladders: when a conversation's trouble must reach someone with authority.
 
 A ladder starts when its trigger happens to a conversation (a complaint is detected, a clock
-is breached). Its levels fire in order, each `after` its wall time since the trigger, unless
+is breached, the customer's CSAT answer is low). Its levels fire in order, each `after` its wall time since the trigger, unless
 the escalation was acknowledged (by a lead or a manager, or by taking the conversation over)
 or the conversation was resolved. Each level fires once: the Escalated event's id is derived
 from the conversation, the ladder and the level, and the state records the levels fired.
@@ -32,7 +32,7 @@ from hub.events import (
     derived_id,
 )
 
-_TRIGGERS = ("complaint", "breached")
+_TRIGGERS = ("complaint", "breached", "csat_low")
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,9 +80,10 @@ def parse_ladders(raw: Mapping[str, Any]) -> tuple[Ladder, ...]:
             raise ConfigError(f"{where} needs a name")
         when = item.get("when") or {}
         if not isinstance(when, dict) or not when or set(when) - set(_TRIGGERS):
-            raise ConfigError(f"{where}.when must be {{ complaint = true }} or {{ breached = \"first_response\" }}")
-        if "complaint" in when and when["complaint"] is not True:
-            raise ConfigError(f"{where}.when.complaint must be true")
+            raise ConfigError(f"{where}.when must be {{ complaint = true }}, {{ breached = \"first_response\" }} or {{ csat_low = true }}")
+        for flag in ("complaint", "csat_low"):
+            if flag in when and when[flag] is not True:
+                raise ConfigError(f"{where}.when.{flag} must be true")
         if "breached" in when and when["breached"] not in CLOCKS:
             raise ConfigError(f"{where}.when.breached must name a clock: {', '.join(CLOCKS)}")
         levels = item.get("levels")
@@ -140,6 +141,9 @@ def triggered(ladder: Ladder, event: Event) -> str | None:
         return f"complaint: {getattr(event, 'reason', '')}".strip()
     if kind == "SlaBreached" and ladder.when.get("breached") == getattr(event, "clock", None):
         return f"{getattr(event, 'clock', '')} breached"
+    if kind == "SurveyAnswered" and ladder.when.get("csat_low") is True and getattr(event, "low", False):
+        # after the resolution (which stopped the other ladders): it runs until acknowledged
+        return f"CSAT {getattr(event, 'score', '')} (low)"
     return None
 
 

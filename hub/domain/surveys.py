@@ -4,10 +4,13 @@ the satisfaction report's figures. No I/O; times are passed in."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping, Sequence
 
 from hub.config import ConfigError, parse_duration
@@ -162,3 +165,59 @@ def satisfaction_report(answers: Sequence[Answer]) -> dict[str, Any]:
 
     groups = sorted({a.group for a in answers})
     return {"all": figures(answers), "groups": {g: figures([a for a in answers if a.group == g]) for g in groups}}
+
+
+REPORT_GROUPS = ("channel", "queue", "agent")
+
+
+def report_of(surveys: Sequence[Any], by: str, zone: tzinfo = timezone.utc, low_listed: int = 20) -> dict[str, Any]:
+    """The satisfaction report of the surveys asked in a period (rows with kind, score, sla,
+    channel, queue, agent, asked_at, answered_at, low, comment, conversation_id, id): the
+    figures for all and `by` group, a series by day in `zone` for the chart, and the latest
+    low scores."""
+
+    def group(r: Any) -> str:
+        if by == "channel":
+            return str(r.channel)
+        if by == "queue":
+            return r.queue or "(none)"
+        return r.agent or "(unassigned)"
+
+    def of_kind(kind: str, rows: Sequence[Any]) -> dict[str, Any]:
+        asked = [r for r in rows if r.kind == kind]
+        compute = csat_figures if kind == CSAT else nps_figures
+        return compute([r.score for r in asked if r.score is not None], len(asked))
+
+    days: dict[str, list[Any]] = {}
+    for r in surveys:
+        days.setdefault(_aware(r.asked_at).astimezone(zone).date().isoformat(), []).append(r)
+    low = [r for r in surveys if r.low and r.score is not None][-low_listed:][::-1]
+    return {
+        **satisfaction_report([Answer(r.kind, r.score, group(r), r.sla or "none") for r in surveys]),
+        "series": [{"day": day, CSAT: of_kind(CSAT, rows), NPS: of_kind(NPS, rows)} for day, rows in sorted(days.items())],
+        "low": [{"survey_id": r.id, "conversation_id": r.conversation_id, "score": r.score, "comment": r.comment or "", "agent": r.agent,
+                 "queue": r.queue, "channel": r.channel, "answered_at": _aware(r.answered_at).isoformat() if r.answered_at else None} for r in low],
+    }
+
+
+def _aware(at: datetime) -> datetime:
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
+
+
+def link_token(secret: str, survey_id: str) -> str:
+    """The survey page's token: the survey's id and its signature, so a link cannot be made
+    up for another survey (the page still checks the survey is open)."""
+    return f"{survey_id}.{_signature(secret, survey_id)}"
+
+
+def survey_of_token(secret: str, token: str) -> str | None:
+    """The survey id a page token names, or None when it is not one the hub made."""
+    survey_id, _, given = token.partition(".")
+    if not survey_id or not given or len(token) > 200:
+        return None
+    return survey_id if hmac.compare_digest(given, _signature(secret, survey_id)) else None
+
+
+def _signature(secret: str, survey_id: str) -> str:
+    digest = hmac.new(secret.encode(), b"survey\x1f" + survey_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")

@@ -48,6 +48,9 @@ class Conversation(Base):
     sla: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     # When the conversation became a complaint (the first ComplaintDetected): a complaint's age.
     complaint_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The surveys asked of this conversation, as the conversation's JSON shows them
+    # (views.survey_json); the `surveys` table holds the same rows for the reports.
+    surveys: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     __table_args__ = (
         Index("ix_conversations_activity", "last_message_at", "id"),
         # The pages' filters, counts and reports (migration 0007)
@@ -127,6 +130,31 @@ class Escalation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Survey(Base):
+    """A survey asked of a resolved conversation, and its answer (or its expiry)."""
+
+    __tablename__ = "surveys"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    contact_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # csat | nps
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="")
+    question: Mapped[str] = mapped_column(Text, default="")
+    queue: Mapped[str] = mapped_column(String(64), default="")
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sla: Mapped[str] = mapped_column(String(16), default="none")  # the first response: met | breached | none
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    low: Mapped[bool] = mapped_column(Boolean, default=False)
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    delivery: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class User(Base):

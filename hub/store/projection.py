@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels import registry
 from hub import events as ev
 from hub.store.db import insert_for, insert_ignore
-from hub.store.models import Contact, Conversation, DeadLetter, Escalation, Identity, Message
+from hub.store.models import Contact, Conversation, DeadLetter, Escalation, Identity, Message, Survey
 from hub.store.queries import conversation_views
-from hub.store.views import escalation_view, iso, message_json, message_view
+from hub.store.views import escalation_view, iso, message_json, message_view, survey_json
 
 
 def message_row(e: ev.Event) -> dict[str, Any] | None:
@@ -121,7 +121,13 @@ async def _apply_state_change(s: AsyncSession, e: ev.Event, frames: list[dict[st
         if result.rowcount:
             frames.append({"type": "message.updated", "conversation_id": e.conversation_id, "message_id": e.message_id})
             return e.conversation_id
-        return None
+        # not a message: a survey's question (its id is the survey's)
+        values.pop("provider_id", None)
+        survey = (await s.execute(update(Survey).where(Survey.id == e.message_id, Survey.delivery.in_(earlier) | Survey.delivery.is_(None))
+                                  .values(**values))).rowcount
+        return await _survey_changed(s, e.message_id) if survey else None
+    if isinstance(e, (ev.SurveyAsked, ev.SurveyAnswered, ev.SurveyExpired)):
+        return await _apply_survey(s, e)
     if isinstance(e, ev.ContactsMerged):
         await _merge_contacts(s, e)
         return None
@@ -222,6 +228,34 @@ async def _apply_escalation(s: AsyncSession, e: ev.Event, frames: list[dict[str,
         if e.ladder:
             where.append(Escalation.ladder == e.ladder)
         await s.execute(update(Escalation).where(*where).values(acknowledged_by=e.by, acknowledged_at=e.at))
+
+
+async def _apply_survey(s: AsyncSession, e: ev.SurveyAsked | ev.SurveyAnswered | ev.SurveyExpired) -> str | None:
+    """The survey's row (each change guarded, so a replay leaves the same row), then the
+    conversation's `surveys` written again from its rows."""
+    if isinstance(e, ev.SurveyAsked):
+        row = {"id": e.id, "conversation_id": e.conversation_id, "contact_id": e.contact_id, "kind": e.kind, "channel": e.channel,
+               "language": e.language, "question": e.question, "queue": e.queue or "", "agent": e.agent, "sla": e.sla, "asked_at": e.at,
+               "expires_at": e.expires_at, "comment": "", "low": False}
+        await _insert_rows(s, Survey, [row], ["id"])
+        return await _survey_changed(s, e.id)
+    if isinstance(e, ev.SurveyAnswered):
+        changed = await s.execute(update(Survey).where(Survey.id == e.survey_id, Survey.answered_at.is_(None))
+                                  .values(score=e.score, comment=e.comment, answered_at=e.at, low=e.low, expired_at=None))
+    else:
+        changed = await s.execute(update(Survey).where(Survey.id == e.survey_id, Survey.answered_at.is_(None), Survey.expired_at.is_(None))
+                                  .values(expired_at=e.at))
+    return await _survey_changed(s, e.survey_id) if changed.rowcount else None
+
+
+async def _survey_changed(s: AsyncSession, survey_id: str) -> str | None:
+    survey = await s.get(Survey, survey_id)
+    if survey is None:
+        return None
+    await s.flush()
+    rows = (await s.scalars(select(Survey).where(Survey.conversation_id == survey.conversation_id).order_by(Survey.asked_at, Survey.id))).all()
+    await s.execute(update(Conversation).where(Conversation.id == survey.conversation_id).values(surveys=[survey_json(r) for r in rows]))
+    return survey.conversation_id
 
 
 async def _apply_edit(s: AsyncSession, e: ev.MessageEdited, frames: list[dict[str, Any]]) -> str | None:

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Row, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.store.contacts import UNRESOLVED
-from hub.store.models import Contact, Conversation, Escalation
+from hub.store.models import Contact, Conversation, Escalation, Survey
 
 
 async def open_by_queue(s: AsyncSession) -> list[Row[tuple[str | None, int, int | None, int, datetime | None]]]:
@@ -67,3 +67,19 @@ async def sla_marks(session: AsyncSession, clocks: Sequence[str], marks: Sequenc
     # the query itself with 10,000 conversations
     conn = await session.connection()
     return list(await conn.execute(select(c.channel, c.queue, *values).where(or_(*(d.between(low, high) for d in dues)))))
+
+
+async def surveys_asked(s: AsyncSession, start: datetime, end: datetime) -> list[Survey]:
+    """Every survey asked in [start, end), for the satisfaction report."""
+    return list(await s.scalars(select(Survey).where(Survey.asked_at >= start, Survey.asked_at < end).order_by(Survey.asked_at, Survey.id)))
+
+
+async def survey(s: AsyncSession, survey_id: str) -> Survey | None:
+    return await s.get(Survey, survey_id)
+
+
+async def open_surveys(s: AsyncSession, contact_id: str, channel: str, now: datetime) -> list[Survey]:
+    """A contact's surveys on `channel` still waiting for an answer (the chat widget asks
+    them again on her next connect)."""
+    return list(await s.scalars(select(Survey).where(Survey.contact_id == contact_id, Survey.channel == channel, Survey.answered_at.is_(None),
+                                                     Survey.expired_at.is_(None), Survey.expires_at > now).order_by(Survey.asked_at)))

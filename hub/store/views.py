@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from hub.store.db import as_utc
-from hub.store.models import Contact, Conversation, Escalation, Identity, Message
+from hub.store.models import Contact, Conversation, Escalation, Identity, Message, Survey
 
 
 def iso(value: datetime | None) -> str | None:
@@ -86,6 +86,27 @@ def conversation_view(
         "context": dict(c.context or {}),  # e.g. {"start_payload": "order-1234"} from Telegram's /start
         # as the SLA processor last reported them (processors/sla.py); no policy, no clocks
         "sla": {"policy": None, "first_response": None, "next_response": None, "resolution": None, **(c.sla or {})},
+        # the surveys asked after its resolutions (survey_json), oldest first
+        "surveys": list(c.surveys or []),
+        # a CSAT at or under [surveys].low: its lead should look (shown on /manager)
+        "low_satisfaction": any(x.get("low") for x in c.surveys or []),
+    }
+
+
+def survey_json(v: Survey) -> dict[str, Any]:
+    """A survey as the conversation's JSON and the API show it."""
+    return {
+        "id": v.id,
+        "kind": v.kind,
+        "channel": v.channel,
+        "score": v.score,
+        "comment": v.comment or "",
+        "low": bool(v.low),
+        "asked_at": iso(v.asked_at),
+        "answered_at": iso(v.answered_at),
+        "expires_at": iso(v.expires_at),
+        "expired": v.expired_at is not None,
+        "delivery": v.delivery,
     }
 
 

@@ -261,7 +261,13 @@ async def _status_change(request: web.Request, make: Any) -> web.Response:
 
 @routes.post("/api/v1/conversations/{id}/resolve")
 async def resolve(request: web.Request) -> web.Response:
-    return await _status_change(request, lambda c, by: ev.ConversationResolved(contact_id=c.contact_id, conversation_id=c.id, queue=c.queue or "", agent=c.assignee, by=by))
+    # {"automatic": true}: a bot or an automation resolved it, nobody answered: no survey
+    data = await read_json(request) if request.can_read_body else {}
+    automatic = data.get("automatic", False)
+    if not isinstance(automatic, bool):
+        raise ApiError(400, "invalid", "`automatic` must be true or false")
+    return await _status_change(request, lambda c, by: ev.ConversationResolved(contact_id=c.contact_id, conversation_id=c.id, queue=c.queue or "",
+                                                                               agent=c.assignee, by=by, automatic=automatic))
 
 
 @routes.post("/api/v1/conversations/{id}/reopen")

@@ -32,6 +32,7 @@ from hub.web.heap import freeze_startup_heap
 from hub.web.live import LiveFeed
 from hub.web.presence import PresenceBeat
 from hub.web.reports import routes as report_routes
+from hub.web.satisfaction import routes as satisfaction_routes
 from hub.web.sessions import authenticated
 from hub.web.timeseries import routes as timeseries_routes
 from hub.web.timing import server_timing
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(api_routes)
     app.add_routes(escalation_routes)
     app.add_routes(report_routes)
+    app.add_routes(satisfaction_routes)
     app.add_routes(timeseries_routes)
     app.add_routes(dashboard_routes)
     app.add_routes(canned_routes)

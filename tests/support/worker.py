@@ -74,7 +74,9 @@ class InProcessWorker:
     def __post_init__(self) -> None:
         wanted = set(self.only) if self.only is not None else None
         self.specs: list[Processor] = [p for p in PIPELINE if not p.thread and p.name != "deadletter" and (wanted is None or p.name in wanted)]
-        self.handlers: dict[str, Handler] = {p.name: self._handler(p) for p in self.specs}
+        self.handlers: dict[str, Handler] = {}
+        for p in self.specs:  # in the pipeline's order: intake is given the surveys handler built before it
+            self.handlers[p.name] = self._handler(p)
         # as processors/app.py groups them: one consumer per kind and group
         self.groups: dict[tuple[str, str], list[Member]] = {}
         for p in self.specs:
@@ -88,6 +90,9 @@ class InProcessWorker:
         kwargs: dict[str, Any] = {"table": {}}
         if spec.name == "intake":
             kwargs["open_in_read_model"] = self.open_in_read_model
+            surveys = self.handlers.get("surveys")
+            if surveys is not None:
+                kwargs["answered_survey"] = surveys.answered  # type: ignore[attr-defined]
         if spec.name in ("dispatch", "notifier"):
             kwargs["sender"] = self.sender
         if spec.name == "notifier":

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from hub import events as ev
 from hub import topics
 from hub.store import db as store_db
-from hub.store.models import ArchivedRecord, Conversation, LogIncarnation, Message, StreamOffset
+from hub.store.models import ArchivedRecord, Conversation, LogIncarnation, Message, StreamOffset, Survey
 from tests.channels.sms.fake_twilio import FakeTwilio
 from tests.support import eventually, reset_postgres
 from tests.support.run import RunningHub
@@ -50,6 +50,8 @@ first_response = "45s"
 name = "chat"
 calendar = "24x7"
 first_response = "8s"
+
+[surveys]
 """
 
 
@@ -356,22 +358,55 @@ async def test_on_postgresql_a_database_from_before_the_archive_is_said_plainly_
             desk = Desk(hub, http)
             await desk.sign_in()
             before = await before_the_stop(desk, twilio_api)  # criterion 5: the next messages flow
+            surveyed = await an_answered_survey(desk)
             await asyncio.sleep(1)
             hub.stop()
             await hub.start()
             await desk.sign_in()
             await after_the_start(desk, before)
+            await the_survey_after_the_start(desk, surveyed)
         assert hub.logs().count("from before the log archive") == 1  # said once, on the first start
         hub.stop()
-        await replays_from_the_archive(hub, before)
+        await replays_from_the_archive(hub, before, surveyed)
     finally:
         hub.kill_leftovers()
 
 
-async def replays_from_the_archive(hub: RunningHub, before: dict[str, Any]) -> None:
+async def an_answered_survey(desk: Desk) -> dict[str, Any]:
+    """Issue 18: a resolved API conversation asked its CSAT, answered by a message «۵»."""
+    await desk.api_message("u-survey", "where is my invoice?", "s-1")
+    conv = await desk.conversation_of("u-survey")
+    await desk.post(f"/api/v1/conversations/{conv['id']}/resolve", {})
+
+    async def asked() -> Any:
+        return (await desk.detail(conv["id"]))["surveys"] or None
+    await eventually(asked, timeout=30)
+    await desk.api_message("u-survey", "۵", "s-2")
+
+    async def answered() -> Any:
+        shown = (await desk.detail(conv["id"]))["surveys"]
+        return shown if shown and shown[0]["score"] == 5 else None
+    return {"conversation": conv["id"], "surveys": await eventually(answered, timeout=30)}
+
+
+async def the_survey_after_the_start(desk: Desk, surveyed: dict[str, Any]) -> None:
+    """The survey state came back whole: the read model's, and the processor's (answered, so a
+    «۴» now is a message of a new conversation, not a second answer)."""
+    assert (await desk.detail(surveyed["conversation"]))["surveys"] == surveyed["surveys"]
+    await desk.api_message("u-survey", "۴", "s-3")
+
+    async def a_message() -> Any:
+        convs = await desk.conversations_of("u-survey")
+        return convs if len(convs) == 2 else None
+    await eventually(a_message, timeout=30)
+    assert (await desk.detail(surveyed["conversation"]))["surveys"] == surveyed["surveys"]
+
+
+async def replays_from_the_archive(hub: RunningHub, before: dict[str, Any], surveyed: dict[str, Any]) -> None:
     """`replay` and `replay --sla` on a log that lacks the history (a new, empty broker): the
-    read model is rebuilt from the archive, and the policies judge the archived history."""
-    from sqlalchemy import delete
+    read model is rebuilt from the archive (the surveys too), and the policies judge the
+    archived history."""
+    from sqlalchemy import delete, update
 
     from hub.broker import EmbeddedBroker
 
@@ -381,6 +416,8 @@ async def replays_from_the_archive(hub: RunningHub, before: dict[str, Any]) -> N
             kept = {m for (m,) in await s.execute(select(Message.id))}
         async with store_db.sessionmaker(engine)() as s, s.begin():
             await s.execute(delete(Message))
+            await s.execute(delete(Survey))
+            await s.execute(update(Conversation).values(surveys=[]))
         broker = EmbeddedBroker(log_file=hub.tmp / "replay-broker.log")
         broker.start()
         try:
@@ -395,6 +432,8 @@ async def replays_from_the_archive(hub: RunningHub, before: dict[str, Any]) -> N
             broker.stop()
         async with store_db.sessionmaker(engine)() as s:
             assert {m for (m,) in await s.execute(select(Message.id))} == kept
+            replayed = await s.scalar(select(Conversation.surveys).where(Conversation.id == surveyed["conversation"]))
+            assert replayed == surveyed["surveys"]
     finally:
         await engine.dispose()
     breached = {o["conversation_id"] for o in json.loads(sla.stdout)["outcomes"] if o["kind"] == "breached"}

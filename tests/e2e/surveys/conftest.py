@@ -17,7 +17,7 @@ import pytest
 import channels.registry  # noqa: F401 - at collection: twilio's urllib3 binds a socket to probe IPv6 when first imported
 from hub.broker import free_port
 from tests.channels.email.conftest import HUB_FROM, Outbox, running_outbox
-from tests.channels.sms.conftest import PUBLIC, SID, TOKEN
+from tests.channels.sms.conftest import PUBLIC, SID, TOKEN, twilio_api  # noqa: F401 - the package fixture, one of this package's own
 from tests.channels.sms.fake_twilio import FakeTwilio
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.support import Hub
@@ -47,14 +47,6 @@ levels = [ {{ after = "0s", notify = ["role:lead"] }}, {{ after = "1h", notify =
 
 
 @pytest.fixture(scope="package")
-async def twilio_api() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio(SID, TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture(scope="package")
 async def bot_api() -> AsyncIterator[FakeBotApi]:
     fake = FakeBotApi(BOT_TOKEN)
     await fake.start()
@@ -68,7 +60,7 @@ def outbox() -> Iterator[Outbox]:
 
 
 @pytest.fixture(scope="package")
-async def survey_hub(tmp_path_factory: pytest.TempPathFactory, twilio_api: FakeTwilio, bot_api: FakeBotApi, outbox: Outbox) -> AsyncIterator[Hub]:
+async def survey_hub(tmp_path_factory: pytest.TempPathFactory, twilio_api: FakeTwilio, bot_api: FakeBotApi, outbox: Outbox) -> AsyncIterator[Hub]:  # noqa: F811
     tmp = Path(tmp_path_factory.mktemp("surveys"))
     (tmp / "hub.toml").write_text(CONFIG, encoding="utf-8")
     listen = free_port()

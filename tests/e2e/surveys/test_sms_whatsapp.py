@@ -62,6 +62,17 @@ async def conversation_of(http: aiohttp.ClientSession, hub: Hub, auth: dict[str,
     return found["c"]
 
 
+async def answered_and_resolved(http: aiohttp.ClientSession, hub: Hub, auth: dict[str, str], send: Callable[[str], Awaitable[None]], text: str,
+                                channel: str, answer: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A customer's message, the agent's reply, the resolution: the conversation and its survey."""
+    await send(text)
+    conv = await conversation_of(http, hub, auth, text, channel)
+    await reply(http, hub, auth, conv["id"], answer)
+    await resolve(http, hub, auth, conv["id"])
+    [survey] = await surveys_of(http, hub, auth, conv["id"])
+    return conv, survey
+
+
 def sent_to(twilio: FakeTwilio, to: str) -> list[dict[str, str]]:
     return [m for m in twilio.sent if m.get("To") == to]
 
@@ -70,11 +81,8 @@ async def test_sms_asks_in_persian_and_a_persian_four_answers_it_opening_nothing
     number = new_number()
     async with aiohttp.ClientSession() as http:
         auth = await agent(http, survey_hub)
-        await sms_in(http, survey_hub, number, "سلام، سفارش ۱۲۳ من کجاست؟")
-        conv = await conversation_of(http, survey_hub, auth, "سلام، سفارش ۱۲۳ من کجاست؟", "sms")
-        await reply(http, survey_hub, auth, conv["id"], "سلام، فردا می‌رسد")
-        await resolve(http, survey_hub, auth, conv["id"])
-        [survey] = await surveys_of(http, survey_hub, auth, conv["id"])
+        conv, survey = await answered_and_resolved(http, survey_hub, auth, lambda text: sms_in(http, survey_hub, number, text),
+                                                   "سلام، سفارش ۱۲۳ من کجاست؟", "sms", "سلام، فردا می‌رسد")
         assert (survey["kind"], survey["channel"], survey["score"]) == ("csat", "sms", None)
         await eventually(now(lambda: any("از پاسخ ما راضی بودید" in m["Body"] for m in sent_to(twilio_api, number))), timeout=30)
 
@@ -97,11 +105,8 @@ async def test_whatsapp_asks_and_a_five_answers(survey_hub: Hub, twilio_api: Fak
     number = new_number()
     async with aiohttp.ClientSession() as http:
         auth = await agent(http, survey_hub)
-        await whatsapp_in(http, survey_hub, number, "where is my parcel?")
-        conv = await conversation_of(http, survey_hub, auth, "where is my parcel?", "whatsapp")
-        await reply(http, survey_hub, auth, conv["id"], "It ships tomorrow.")
-        await resolve(http, survey_hub, auth, conv["id"])
-        await surveys_of(http, survey_hub, auth, conv["id"])
+        conv, _ = await answered_and_resolved(http, survey_hub, auth, lambda text: whatsapp_in(http, survey_hub, number, text),
+                                              "where is my parcel?", "whatsapp", "It ships tomorrow.")
         to = f"whatsapp:{number}"
         await eventually(now(lambda: any(m["Body"].startswith("How did we do?") and m["From"] == f"whatsapp:{WHATSAPP_SENDER}"
                                          for m in sent_to(twilio_api, to))), timeout=30)
@@ -138,11 +143,8 @@ async def test_a_one_flags_climbs_to_the_lead_once_and_a_resolution_after_the_wi
     async with aiohttp.ClientSession() as http:
         auth = await agent(http, survey_hub)
         lead = await lead_auth(http, survey_hub)
-        await sms_in(http, survey_hub, number, "my refund is late")
-        conv = await conversation_of(http, survey_hub, auth, "my refund is late", "sms")
-        await reply(http, survey_hub, auth, conv["id"], "We are on it.")
-        await resolve(http, survey_hub, auth, conv["id"])
-        [first] = await surveys_of(http, survey_hub, auth, conv["id"])
+        conv, first = await answered_and_resolved(http, survey_hub, auth, lambda text: sms_in(http, survey_hub, number, text),
+                                                  "my refund is late", "sms", "We are on it.")
         asked_at = time.monotonic()
         await sms_in(http, survey_hub, number, "1")
         [answered] = await surveys_of(http, survey_hub, auth, conv["id"], answered=True)

@@ -205,7 +205,7 @@ def page_loads(rows: list[Row], assets: dict[str, list[str]]) -> list[str]:
              "/api/v1/conversations/{id} (200 messages)", "/api/v1/contacts/{id}", "/api/v1/canned", "/api/v1/agents", "/api/v1/queues",
              "/api/v1/me/availability"]
     manager = ["page /manager", *(f"  asset {a}" for a in assets.get("/manager", [])), "/api/v1/me", "/api/v1/dashboard", "/api/v1/escalations",
-               "/api/v1/reports/response-times?by=channel", "/api/v1/reports/timeseries"]
+               "/api/v1/reports/response-times?by=channel", "/api/v1/reports/timeseries", "/api/v1/reports/satisfaction"]
     out = []
     for name, labels in (("agent page /", agent), ("manager page /manager", manager)):
         p50, p90 = total(labels)

@@ -497,6 +497,10 @@ class WebChatMessageSent(Event):
     name: str
     text: str
     sent_at: str
+    #: a survey's question rather than a message (`text` is the question): its `id`, `kind`
+    #: and `scale` [lowest, highest]; the socket gets a survey frame with buttons. Empty for
+    #: a message, as in the records written before surveys.
+    survey: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

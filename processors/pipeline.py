@@ -75,7 +75,7 @@ PIPELINE: tuple[Processor, ...] = (
         reads=(topics.INBOUND, topics.CONVERSATIONS),
         handles=frozenset({
             "InboundMessageAccepted", "SurveyAnswerSubmitted", "ContactOptedOut", "ContactOptedIn", "ConversationOpened", "MessageReceived",
-            "ConversationAssigned", "ConversationTransferred", "ReplyRequested", "SlaClocksChanged", "SlaBreached", "ComplaintDetected",
+            "ConversationAssigned", "ConversationTransferred", "SlaClocksChanged", "SlaBreached", "ComplaintDetected",
             "EscalationAcknowledged", "ConversationResolved", "ConversationReopened", "SurveyAsked", "SurveyAnswered", "SurveyExpired",
         }),
         publishes=(topics.CONVERSATIONS,),

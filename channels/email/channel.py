@@ -5,6 +5,10 @@ names it), In-Reply-To and References from the customer's last mail in the conve
 a Reply-To with the conversation's signed token, and a text and an HTML part; the HTML
 only escapes the text, right-to-left when the text is mostly Persian or Arabic script.
 Mail the hub writes by itself (author "hub") says `Auto-Submitted: auto-replied`.
+A survey's question (`reply.survey`) threads like a reply, so that an answer that is only
+the number finds it, and adds the one-click page's link (hub/web/survey_page.py) and a line
+saying the number alone works too; the link opens a form, never records an answer by
+itself: mail scanners open every link they see.
 SMTP errors become SendResults: 4xx and connection trouble may be retried, 5xx are final."""
 
 from __future__ import annotations
@@ -43,6 +47,50 @@ def html_body(text: str) -> str:
     return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body><div{direction}>{lines}</div></body></html>\n'
 
 
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+SURVEY_WORDS: Mapping[str, Mapping[str, str]] = {
+    "en": {"link": "Answer with one click: {url}", "or_reply": "Or reply to this mail with just the number ({low} to {high}).",
+           "subject": "How did we do?"},
+    "fa": {"link": "با یک کلیک پاسخ دهید: {url}", "or_reply": "یا فقط عدد ({low} تا {high}) را در پاسخ همین ایمیل بنویسید.",
+           "subject": "از پاسخ ما راضی بودید؟"},
+}
+
+
+def survey_words(survey: Mapping[str, Any]) -> Mapping[str, str]:
+    return SURVEY_WORDS.get(str(survey.get("language") or ""), SURVEY_WORDS["en"])
+
+
+def _survey_range(survey: Mapping[str, Any]) -> tuple[str, str]:
+    scale = list(survey.get("scale") or [1, 5])
+    low, high = str(scale[0]), str(scale[-1])
+    if survey.get("language") == "fa":
+        return low.translate(_PERSIAN_DIGITS), high.translate(_PERSIAN_DIGITS)
+    return low, high
+
+
+def survey_text(question: str, survey: Mapping[str, Any]) -> str:
+    """The plain-text body of a survey's mail: the question, the page's link, and that a
+    reply with only the number answers too."""
+    words = survey_words(survey)
+    low, high = _survey_range(survey)
+    return "\n\n".join([question.strip(), words["link"].format(url=survey.get("url", "")), words["or_reply"].format(low=low, high=high)])
+
+
+def survey_html(question: str, survey: Mapping[str, Any]) -> str:
+    """The survey's HTML part: the plain text's lines with the link clickable. One link to
+    the page, not one per score: scanners that open links must not answer for the customer."""
+    words = survey_words(survey)
+    low, high = _survey_range(survey)
+    url = str(survey.get("url", ""))
+    direction = ' dir="rtl" style="direction:rtl;text-align:right"' if survey.get("language") == "fa" or mostly_rtl(question) else ""
+    lead, _, _ = words["link"].partition("{url}")
+    link = f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>' if url.startswith(("https://", "http://")) else html.escape(url)
+    asked = "<br>\n".join(html.escape(line) for line in question.strip().split("\n"))
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body><div{direction}>'
+            f"<p>{asked}</p>\n<p>{html.escape(lead)}{link}</p>\n<p>{html.escape(words['or_reply'].format(low=low, high=high))}</p>"
+            "</div></body></html>\n")
+
+
 def reply_subject(subject: str, automatic: bool) -> str:
     if automatic:
         return f"[Contact hub] {subject}" if subject else "[Contact hub] notification"
@@ -59,7 +107,11 @@ def compose(reply: OutboundReply, settings: Settings, subject: str, thread: dict
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = reply.address
-    mail["Subject"] = reply_subject(subject, automatic)
+    survey = reply.survey
+    if survey and not " ".join((subject or "").split()):
+        mail["Subject"] = survey_words(survey)["subject"]
+    else:
+        mail["Subject"] = reply_subject(subject, automatic)
     mail["Date"] = format_datetime(reply.at)
     mail["Message-ID"] = threads.our_message_id(reply.message_id, sender)
     if not automatic:
@@ -73,6 +125,13 @@ def compose(reply: OutboundReply, settings: Settings, subject: str, thread: dict
         mail["Auto-Submitted"] = "auto-replied"
         mail["X-Loop"] = sender
         mail["Precedence"] = "bulk"
+    if survey:
+        # RFC 3834: an out-of-office responder must not answer it (its answer would reopen
+        # the resolved conversation); the customer's own reply is unaffected.
+        mail["Auto-Submitted"] = "auto-generated"
+        mail.set_content(survey_text(reply.text, survey), charset="utf-8")
+        mail.add_alternative(survey_html(reply.text, survey), subtype="html", charset="utf-8")
+        return mail
     mail.set_content(reply.text, charset="utf-8")
     mail.add_alternative(html_body(reply.text), subtype="html", charset="utf-8")
     return mail

@@ -1,7 +1,8 @@
 """Replies through Bot.send_message. A text over Telegram's 4,096 is sent as several
 messages in order, cut on word boundaries. Telegram's errors become SendResults here: 429
 carries its retry_after (delivery waits at least that long), a user who blocked the bot is a
-final failure the agent reads, network trouble may be retried."""
+final failure the agent reads, network trouble may be retried. A survey's question carries an
+inline keyboard, one button per score, under its last part (channels/telegram/surveys.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Ne
 from channels.base import Channel, ChannelNotConfigured, ChannelSettings, OutboundReply, SendResult
 from channels.telegram.bot import make_bot, scrub
 from channels.telegram.settings import TelegramSettings
+from channels.telegram.surveys import keyboard
 from channels.telegram.updates import MAX_TEXT, split_text
 from hub.bus import Bus
 from hub.config import Settings
@@ -60,9 +62,14 @@ class TelegramChannel(Channel):
         done = self._sent.setdefault(reply.message_id, [])
         if len(self._sent) > _MAX_IN_PROGRESS:
             self._sent.pop(next(iter(self._sent)))
+        buttons = keyboard(reply.survey) if reply.survey else None
+        if reply.survey and buttons is None:
+            log.warning("survey asked without buttons: they cannot be built from it", extra={"conversation_id": reply.conversation_id,
+                                                                                             "survey_id": reply.message_id})
         try:
-            for part in parts[len(done):]:
-                sent = await self.bot.send_message(chat_id=reply.address, text=part)
+            for index in range(len(done), len(parts)):
+                markup = buttons if index == len(parts) - 1 else None
+                sent = await self.bot.send_message(chat_id=reply.address, text=parts[index], reply_markup=markup)
                 done.append(sent.message_id)
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
@@ -79,7 +86,8 @@ class TelegramChannel(Channel):
             self._sent.pop(reply.message_id, None)
             return SendResult(ok=False, error=f"Telegram error: {scrub(str(exc), self.config)}", retryable=False)
         self._sent.pop(reply.message_id, None)
-        log.info("telegram reply sent", extra={"conversation_id": reply.conversation_id, "message_id": reply.message_id, "parts": len(done)})
+        log.info("telegram reply sent", extra={"conversation_id": reply.conversation_id, "message_id": reply.message_id, "parts": len(done),
+                                               "buttons": buttons is not None})
         return SendResult(ok=True, status="sent", provider_id=",".join(str(i) for i in done))
 
     def _forbidden(self, exc: Forbidden) -> str:

@@ -4,7 +4,8 @@ offset moves past an update only once the broker acked it. Telegram forgets an u
 when a later getUpdates names a higher offset, so a poller killed before the ack gets the
 same updates again after its restart, and their derived ids store them once.
 
-One web process should poll (Telegram answers 409 Conflict to a second poller; it backs off)."""
+One web process should poll (Telegram answers 409 Conflict to a second poller; it backs off).
+A button press is answered (answerCallbackQuery) with the poller's bot once it is stored."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ class Poller:
                 self.offset = update.update_id + 1
                 continue
             try:
-                kind = await accept(self.hub, incoming)
+                kind = await accept(self.hub, incoming, self.bot)
             except BrokerUnavailable:
                 log.warning("broker did not ack; the update will be fetched again", extra={"update_id": update.update_id})
                 return False

@@ -8,7 +8,10 @@ An update is untrusted input (a webhook body, a getUpdates answer): PTB builds o
 whatever types it is given, so what the hub takes from one is checked here (integers where
 ids are, strings where text is) and anything unreadable is NotAnUpdate, never another error.
 A document's or voice note's mime type is reduced to `type/subtype` (hub/untrusted.py): it is
-served as a Content-Type header when an agent opens the file."""
+served as a Content-Type header when an agent opens the file.
+
+A press of an inline keyboard button (`callback_query`) is a ButtonPress: what the button
+carried is read in channels/telegram/surveys.py."""
 
 from __future__ import annotations
 
@@ -17,17 +20,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 
 from hub import events as ev
 from hub.untrusted import Unreadable, check_text, media_type
 
 #: What setWebhook / getUpdates ask Telegram for; anything else is not sent to us at all.
-HANDLED_UPDATES: tuple[str, ...] = ("message", "edited_message")
+HANDLED_UPDATES: tuple[str, ...] = ("message", "edited_message", "callback_query")
 MAX_TEXT = 4096  # Telegram's limit for one message, in UTF-16 code units
 _START = re.compile(r"^/start(?:@\w+)?(?:\s+(?P<payload>\S.*))?$", re.DOTALL)
 _MAX_PAYLOAD = 200
 _MAX_ID = 2**63  # Telegram's ids fit in 52 bits; a bigger integer is not one of its ids
+_MAX_QUERY_ID = 256  # Telegram's callback query ids are about 20 digits; anything this long is not one
 
 
 class NotAnUpdate(ValueError):
@@ -50,13 +54,24 @@ class Incoming:
     start_payload: str = ""  # /start PAYLOAD from a deep link (t.me/bot?start=PAYLOAD)
 
 
+@dataclass(frozen=True)
+class ButtonPress:
+    """A press of an inline keyboard button under one of the bot's messages (callback_query)."""
+
+    update_id: int
+    query_id: str  # what answerCallbackQuery names
+    chat_id: str  # the chat of the message the button is under; "" when Telegram names none (inline mode)
+    message_id: int  # that message; 0 when Telegram names none
+    data: str  # the button's callback_data; "" when it carried none (a game's button)
+
+
 def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -_MAX_ID < value < _MAX_ID
 
 
-def parse_json(data: Any) -> Incoming | None:
-    """A webhook body (already read as JSON) -> Incoming; None for an update of a kind the hub
-    does not handle; NotAnUpdate for anything else."""
+def parse_json(data: Any) -> Incoming | ButtonPress | None:
+    """A webhook body (already read as JSON) -> Incoming or ButtonPress; None for an update of
+    a kind the hub does not handle; NotAnUpdate for anything else."""
     if not isinstance(data, dict) or not _is_id(data.get("update_id")):
         raise NotAnUpdate("an update is a JSON object with an integer update_id")
     try:
@@ -66,18 +81,40 @@ def parse_json(data: Any) -> Incoming | None:
     return parse(update)
 
 
-def parse(update: Update) -> Incoming | None:
-    """An Update (from the webhook or getUpdates) -> Incoming, checked; NotAnUpdate when a
-    field the hub reads has the wrong type."""
+def parse(update: Update) -> Incoming | ButtonPress | None:
+    """An Update (from the webhook or getUpdates) -> Incoming or ButtonPress, checked;
+    NotAnUpdate when a field the hub reads has the wrong type."""
     try:
-        incoming = _parse(update)
+        query = update.callback_query
+        incoming = _press(update.update_id, query) if query is not None else _parse(update)
     except NotAnUpdate:
         raise
     except Exception as exc:  # noqa: BLE001 - a wrong type surfaces anywhere in PTB's objects
         raise NotAnUpdate(f"not a Telegram update: {type(exc).__name__}: {exc}") from exc
-    if incoming is not None:
+    if isinstance(incoming, Incoming):
         _check(incoming)
     return incoming
+
+
+def _press(update_id: int, query: CallbackQuery) -> ButtonPress:
+    if not _is_id(update_id):
+        raise NotAnUpdate("update_id must be an integer")
+    if not isinstance(query.id, str) or not 0 < len(query.id) <= _MAX_QUERY_ID:
+        raise NotAnUpdate("callback_query.id must be a non-empty string (at most 256 characters)")
+    if not isinstance(query.data, (str, type(None))):
+        raise NotAnUpdate("callback_query.data must be a string")
+    chat_id, message_id = "", 0
+    message = query.message  # an InaccessibleMessage (older than 48 h) names its chat as well
+    if message is not None:
+        if not (_is_id(message.chat.id) and _is_id(message.message_id)):
+            raise NotAnUpdate("callback_query.message needs an integer chat.id and message_id")
+        chat_id, message_id = str(message.chat.id), message.message_id
+    try:
+        check_text(query.id)
+        check_text(query.data or "")
+    except Unreadable as exc:
+        raise NotAnUpdate(str(exc)) from exc
+    return ButtonPress(update_id=update_id, query_id=query.id, chat_id=chat_id, message_id=message_id, data=query.data or "")
 
 
 def _check(inc: Incoming) -> None:

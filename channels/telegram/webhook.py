@@ -2,7 +2,8 @@
 so Telegram redelivers anything not stored. At start the hub calls setWebhook with the
 secret and the update kinds it handles; every request must carry that secret
 (X-Telegram-Bot-Api-Secret-Token, compared in constant time). Without a secret the mode
-refuses to start: anyone could post forged updates."""
+refuses to start: anyone could post forged updates. A button press is answered
+(answerCallbackQuery) with the registration's bot before the 200."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ async def inbound_update(request: web.Request) -> web.Response:
         raise ApiError(403, "bad_secret", f"{SECRET_HEADER} does not match")
     data = await read_json(request)  # the API's rules: UTF-8, 32 levels at most, 400 otherwise
     try:
-        kind = await accept(hub, parse_json(data))
+        kind = await accept(hub, parse_json(data), _registration.bot if _registration is not None else None)
     except NotAnUpdate as exc:
         raise ApiError(400, "invalid", str(exc)) from exc
     except BrokerUnavailable as exc:
@@ -55,12 +56,14 @@ async def inbound_update(request: web.Request) -> web.Response:
 
 class WebhookRegistration:
     """setWebhook, retried in the background until Telegram took it (the route works
-    meanwhile: Telegram keeps what it cannot deliver)."""
+    meanwhile: Telegram keeps what it cannot deliver). Its bot also answers button presses."""
 
     def __init__(self, hub: Core, bot: Bot) -> None:
+        global _registration
         self.hub = hub
         self.bot = bot
         self.task = asyncio.create_task(self._register())
+        _registration = self
 
     async def _register(self) -> None:
         s = TelegramSettings.of(self.hub.settings)
@@ -76,9 +79,17 @@ class WebhookRegistration:
             return
 
     async def stop(self) -> None:
+        global _registration
+        if _registration is self:
+            _registration = None
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
         await self.bot.shutdown()
+
+
+#: This process's registration (a web process serves one app). The route reaches its bot
+#: here: it is handed a Core, which knows nothing of the listeners the web role started.
+_registration: WebhookRegistration | None = None
 
 
 async def start(hub: Core) -> WebhookRegistration | None:

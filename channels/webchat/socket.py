@@ -5,8 +5,9 @@ acked again and, its event id being derived from session and frame id, stored on
 
 A frame is untrusted input: it is read under hub/untrusted.py's rules (UTF-8, at most 32
 levels deep, no lone surrogates) and checked by the pure functions below (`read_frame`,
-`check_message`, `on_identify_frame`); whatever is wrong with it is answered with an error
-frame and the socket stays open. An HTTP error written into an open socket is no answer."""
+`check_message`, `check_survey_answer`, `on_identify_frame`); whatever is wrong with it is
+answered with an error frame and the socket stays open. An HTTP error written into an open
+socket is no answer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from aiohttp import WSMsgType, web
 from itsdangerous import BadSignature, Signer
 
 from channels.base import accept_inbound
+from channels.webchat.channel import survey_frame
 from channels.webchat.typing import customer_typed
 from hub import events as ev
 from hub import topics
@@ -29,6 +32,7 @@ from hub.domain.gate import Gate
 from hub.domain.identity import contact_id_for
 from hub.http import core_of
 from hub.store.queries import chat_history
+from hub.store.reports import open_surveys
 from hub.store.views import iso
 from hub.untrusted import Unreadable, load_object
 
@@ -36,6 +40,8 @@ log = logging.getLogger("hub.webchat")
 STATIC = Path(__file__).parent / "static"
 MAX_FRAME_BYTES = 64 * 1024
 MAX_ID = 100
+MAX_SURVEY_ID = 64  # the read model's column
+MAX_COMMENT = 1000
 routes = web.RouteTableDef()
 # Per session, across its sockets: a flood of typing frames becomes one event per interval
 # and is otherwise ignored (no error frame: the widget has nothing to fix).
@@ -134,6 +140,57 @@ async def on_message_frame(request: web.Request, session: str, profile: dict[str
     return {"type": "ack", "id": checked.id}
 
 
+@dataclass(frozen=True)
+class SurveyAnswer:
+    """A survey_answer frame that passed every check; whether it counts (the survey open,
+    the score on its scale, the first answer) is the surveys processor's to say."""
+
+    ack_id: str
+    survey: str
+    score: int
+    comment: str
+
+
+def check_survey_answer(frame: dict[str, Any]) -> SurveyAnswer | dict[str, Any]:
+    """A survey_answer frame -> SurveyAnswer, or the error frame that says what is wrong with it."""
+    frame_id, survey, score, comment = frame.get("id"), frame.get("survey"), frame.get("score"), frame.get("comment", "")
+    if frame_id is not None and (not isinstance(frame_id, str) or not frame_id or len(frame_id) > MAX_ID):
+        return error("invalid", f"`id` must be a string of 1 to {MAX_ID} characters", frame_id)
+    # Without a frame id the survey's id names the ack (one answer per survey is all that counts).
+    ack_id = frame_id if isinstance(frame_id, str) else survey
+    if not isinstance(survey, str) or not survey or len(survey) > MAX_SURVEY_ID:
+        return error("invalid", f"`survey` must be a string of 1 to {MAX_SURVEY_ID} characters", ack_id)
+    if not isinstance(score, int) or isinstance(score, bool):  # JSON true would otherwise be a score of 1
+        return error("invalid", "`score` must be a whole number", ack_id)
+    if not isinstance(comment, str):
+        return error("invalid", "`comment` must be a string", ack_id)
+    if len(comment) > MAX_COMMENT:
+        return error("too_long", f"comment is longer than {MAX_COMMENT} characters", ack_id)
+    return SurveyAnswer(ack_id=ack_id, survey=survey, score=score, comment=comment.strip())
+
+
+async def on_survey_answer_frame(request: web.Request, session: str, frame: dict[str, Any]) -> dict[str, Any]:
+    hub = core_of(request)
+    checked = check_survey_answer(frame)
+    if not isinstance(checked, SurveyAnswer):
+        return checked
+    contact = contact_id_for("web", session)
+    answer = ev.SurveyAnswerSubmitted(
+        # The same answer sent again (its ack lost) is the same event, stored once.
+        id=ev.derived_id("web-survey", session, checked.survey, str(checked.score)),
+        contact_id=contact,
+        survey_id=checked.survey,
+        score=checked.score,
+        comment=checked.comment,
+        channel="web",
+    )
+    try:
+        await hub.bus.publish(topics.INBOUND, contact, answer)
+    except BrokerUnavailable:
+        return error("unavailable", "not stored yet; send it again", checked.ack_id)
+    return {"type": "ack", "id": checked.ack_id}
+
+
 def on_identify_frame(profile: dict[str, str], frame: dict[str, Any]) -> dict[str, Any] | None:
     for key in ("name", "email", "phone"):
         value = frame.get(key)
@@ -160,6 +217,8 @@ async def on_frame(request: web.Request, session: str, profile: dict[str, str], 
         return None
     if kind == "identify":
         return on_identify_frame(profile, frame)
+    if kind == "survey_answer":
+        return await on_survey_answer_frame(request, session, frame)
     return error("unknown_type", f"unknown frame type {str(kind)[:40]!r}", frame.get("id"))
 
 
@@ -174,7 +233,12 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     try:
         async with hub.db() as s:
             history = await chat_history(s, contact_id_for("web", session))
+            asking = await open_surveys(s, contact_id_for("web", session), "web", datetime.now(timezone.utc))
         await ws.send_json({"type": "hello", "session": token, "history": [history_frame(m) for m in history]})
+        # A survey asked while no socket was open (or whose card a reload wiped) is asked
+        # again until answered or expired: the history holds no question to show.
+        for survey in asking:
+            await ws.send_json(survey_frame(survey.id, survey.kind, survey.question))
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 if msg.type == WSMsgType.BINARY:

@@ -48,10 +48,11 @@ def next_due(state: State | None) -> datetime | None:
 
 
 def sla_outcome(facts: dict[str, Any]) -> str:
-    """The first response's SLA outcome: breached, met (a reply within its clock), or none."""
+    """The first response's SLA outcome as the SLA processor reported it: breached, met, or
+    none (no clock, or not answered)."""
     if facts.get("breached"):
         return "breached"
-    return "met" if facts.get("clock") and facts.get("replied") else "none"
+    return "met" if facts.get("met") else "none"
 
 
 def on_event(state: State | None, event: ev.Event, settings: SurveySettings) -> tuple[State, list[ev.Event], str]:
@@ -125,11 +126,13 @@ def _facts(state: State, event: ev.ConversationEvent) -> State:
         facts.update(agent=event.agent, queue=event.queue)
     elif isinstance(event, ev.ConversationTransferred):
         facts.update(queue=event.queue)
-    elif isinstance(event, ev.ReplyRequested):
-        facts.update(replied=True)
     elif isinstance(event, ev.SlaClocksChanged):
-        if (event.clocks or {}).get("first_response"):
-            facts.update(clock=True)
+        first = (event.clocks or {}).get("first_response")
+        if isinstance(first, dict):
+            if first.get("met_at"):
+                facts.update(met=True)
+            if first.get("breached_at"):
+                facts.update(breached=True)
     elif isinstance(event, ev.SlaBreached):
         if event.clock == "first_response":
             facts.update(breached=True)
@@ -201,9 +204,13 @@ def _closed(state: State, survey_id: str) -> State:
 
 def _answer(state: State, survey_id: str, o: dict[str, Any], contact_id: str, score: int, at: datetime, settings: SurveySettings, *,
             comment: str = "", channel: str = "", message_id: str = "") -> tuple[State, list[ev.Event], str]:
+    # the SLA outcome as known now: the clock reports can reach this processor after the
+    # resolution did (they are published by the SLA processor as it reads the same events)
+    facts = state.get("convs", {}).get(o["cid"])
+    sla = sla_outcome(facts) if facts else o.get("sla", "none")
     answered = ev.SurveyAnswered(id=ev.derived_id("survey-answered", survey_id), at=at, contact_id=contact_id, conversation_id=o["cid"],
                                  survey_id=survey_id, kind=o["kind"], score=score, comment=comment[:1000], channel=channel or o["ch"],
-                                 agent=o.get("agent"), queue=o.get("queue", ""), sla=o.get("sla", "none"),
+                                 agent=o.get("agent"), queue=o.get("queue", ""), sla=sla,
                                  low=o["kind"] == CSAT and score <= settings.low, message_id=message_id)
     new = _closed(state, survey_id)
     if message_id:

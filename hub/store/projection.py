@@ -241,7 +241,7 @@ async def _apply_survey(s: AsyncSession, e: ev.SurveyAsked | ev.SurveyAnswered |
         return await _survey_changed(s, e.id)
     if isinstance(e, ev.SurveyAnswered):
         changed = await s.execute(update(Survey).where(Survey.id == e.survey_id, Survey.answered_at.is_(None))
-                                  .values(score=e.score, comment=e.comment, answered_at=e.at, low=e.low, expired_at=None))
+                                  .values(score=e.score, comment=e.comment, answered_at=e.at, low=e.low, sla=e.sla, expired_at=None))
     else:
         changed = await s.execute(update(Survey).where(Survey.id == e.survey_id, Survey.answered_at.is_(None), Survey.expired_at.is_(None))
                                   .values(expired_at=e.at))

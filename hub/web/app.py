@@ -34,6 +34,7 @@ from hub.web.presence import PresenceBeat
 from hub.web.reports import routes as report_routes
 from hub.web.satisfaction import routes as satisfaction_routes
 from hub.web.sessions import authenticated
+from hub.web.survey_page import routes as survey_page_routes
 from hub.web.timeseries import routes as timeseries_routes
 from hub.web.timing import server_timing
 from hub.web.typing_api import routes as typing_routes
@@ -172,6 +173,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(typing_routes)
     app.add_routes(attachment_routes)
     app.add_routes(admin_routes)
+    app.add_routes(survey_page_routes)
     for channel_routes in registry.web_routes():
         app.add_routes(channel_routes)
     app.router.add_static("/static/", STATIC)

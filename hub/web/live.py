@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer
 
+from channels.webchat.channel import outbound_frame
 from hub import events as ev
 from hub import topics
 from hub.auth import ApiKeyCache
@@ -61,8 +62,7 @@ class LiveFeed:
                 if isinstance(event, ev.ReadModelUpdated):
                     await self.sockets.to_agents(event.frame)
                 elif isinstance(event, ev.WebChatMessageSent):
-                    frame = {"type": "message", "id": event.message_id, "from": event.sender, "name": event.name, "text": event.text, "at": event.sent_at}
-                    if await self.sockets.to_chat(event.session, frame):
+                    if await self.sockets.to_chat(event.session, outbound_frame(event)):
                         await self.on_chat_delivered(event)
                 elif isinstance(event, ev.CustomerTyped) and not typing_signals.is_stale(event):
                     await self.sockets.to_agents(typing_signals.agents_frame(event))

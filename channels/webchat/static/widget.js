@@ -6,6 +6,9 @@
 // sent (acked: durable) -> seen (an agent answered after it); "queued" while the socket is
 // down (kept, resent on reconnect) and "failed" when the hub refused it. Typing goes both
 // ways: a throttled {"type":"typing"} frame out, "… is typing" in for a few seconds.
+// A survey frame becomes a card in the conversation (its question as text, one button per
+// score, an optional comment); its answer goes out as a survey_answer frame and, once
+// acked, the card says thank you. The hub asks an open survey again on every connect.
 (function () {
   "use strict";
   // currentScript is only set while this file first runs, so capture it now.
@@ -16,6 +19,9 @@
   const MAX_TEXT = 4096;
   const TYPING_EVERY_MS = 3000;   // at most one typing frame per this while typing
   const TYPING_SHOW_MS = 6000;    // how long "… is typing" stays without a new signal
+  const ANSWERED_KEY = "hubchat.answered";
+  const MAX_COMMENT = 1000;
+  const MAX_SCORES = 11;          // NPS's 0-10; a wider scale is not one the hub asks
 
   // The demo page cannot run inline script (CSP), so its ?lang= switch lives here.
   const wanted = new URLSearchParams(location.search).get("lang");
@@ -28,11 +34,15 @@
     ? { title: "گفتگو با پشتیبانی", open: "گفتگو", close: "بستن", send: "ارسال", name: "نام شما (اختیاری)",
         placeholder: "پیام خود را بنویسید…", sending: "در حال ارسال…", sent: "ارسال شد", seen: "دیده شد", failed: "ارسال نشد",
         queued: "هنوز ارسال نشده، دوباره تلاش می‌شود", typing: "در حال نوشتن است…", agent: "پشتیبان",
-        connecting: "در حال اتصال", online: "آنلاین", offline: "آفلاین", tooLong: `حداکثر ${MAX_TEXT} نویسه` }
+        connecting: "در حال اتصال", online: "آنلاین", offline: "آفلاین", tooLong: `حداکثر ${MAX_TEXT} نویسه`,
+        comment: "توضیح بیشتر (اختیاری)", answer: "ارسال نظر", thanks: "از پاسخ شما سپاسگزاریم.", pickScore: "یک امتیاز انتخاب کنید" }
     : { title: "Chat with support", open: "Chat", close: "Close", send: "Send", name: "Your name (optional)",
         placeholder: "Type a message…", sending: "sending…", sent: "sent", seen: "seen", failed: "not sent",
         queued: "not sent yet, will retry", typing: "is typing…", agent: "Support",
-        connecting: "connecting", online: "online", offline: "offline", tooLong: `At most ${MAX_TEXT} characters` };
+        connecting: "connecting", online: "online", offline: "offline", tooLong: `At most ${MAX_TEXT} characters`,
+        comment: "Anything to add? (optional)", answer: "Send answer", thanks: "Thank you for your answer!", pickScore: "Choose a score" };
+  // Numbers the customer reads: Persian digits in the Persian widget (the value sent stays a number).
+  const digits = (n) => (fa ? String(n).replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]) : String(n));
 
   // Storage can be blocked (private mode, third-party frames); the chat still works without it.
   const store = {
@@ -158,6 +168,94 @@
       typingTimer = setTimeout(hideTyping, TYPING_SHOW_MS);
     }
 
+    // Surveys answered from this browser: a reload before the hub has recorded the answer
+    // (the read model follows the log) must not ask again.
+    let answered = [];
+    try { answered = JSON.parse(store.get(ANSWERED_KEY) || "[]").filter((x) => typeof x === "string"); } catch { answered = []; }
+    const remember = (id) => { answered = [...answered.filter((x) => x !== id), id].slice(-20); store.set(ANSWERED_KEY, JSON.stringify(answered)); };
+    // Answers sent and not yet acked, by survey id: resent after a reconnect, as messages are.
+    const answering = new Map();
+    const cardFor = (id) => list.querySelector(`li.hubchat-survey[data-survey="${CSS.escape(String(id))}"]`);
+
+    function sendAnswer(id) {
+      const a = answering.get(id);
+      if (!a) return false;
+      const frame = { type: "survey_answer", survey: id, score: a.score };
+      if (a.comment) frame.comment = a.comment;
+      return sendFrame(frame);
+    }
+
+    function setCardBusy(card, busy, words) {
+      card.querySelectorAll("button, textarea").forEach((n) => { n.disabled = busy; });
+      if (!busy) card.querySelector(".survey-send").disabled = !card.querySelector(".score[aria-pressed=true]");
+      card.querySelector(".survey-note").textContent = words || "";
+    }
+
+    function thank(card) {
+      card.querySelectorAll(".scores, .survey-comment, .survey-send").forEach((n) => n.remove());
+      card.querySelector(".survey-note").textContent = "";
+      card.classList.add("answered");
+      card.append(el("div", { class: "thanks", role: "status" }, L.thanks));
+    }
+
+    function renderSurvey(f) {
+      const id = f.id, scale = f.scale;
+      if (typeof id !== "string" || !id || answered.includes(id) || cardFor(id)) return;
+      if (!Array.isArray(scale) || scale.length !== 2 || !scale.every(Number.isInteger) || scale[0] > scale[1] || scale[1] - scale[0] >= MAX_SCORES) return;
+      const question = typeof f.question === "string" ? f.question : "";
+      const card = el("li", { class: "hubchat-survey", "data-survey": id, "data-kind": String(f.kind || "") });
+      // The hub's text, yet only ever a text node: the host page stays inert.
+      const q = el("div", { class: "question", dir: "auto" }, question);
+      const scores = el("div", { class: "scores", role: "group", "aria-label": L.pickScore });
+      for (let n = scale[0]; n <= scale[1]; n++) {
+        const b = el("button", { type: "button", class: "score", "data-score": String(n), "aria-pressed": "false" }, digits(n));
+        b.addEventListener("click", () => {
+          scores.querySelectorAll(".score").forEach((x) => x.setAttribute("aria-pressed", String(x === b)));
+          send.disabled = false;
+        });
+        scores.append(b);
+      }
+      const comment = el("textarea", { class: "survey-comment", rows: "2", maxlength: String(MAX_COMMENT), dir: "auto", placeholder: L.comment, "aria-label": L.comment });
+      const send = el("button", { type: "button", class: "survey-send" }, L.answer);
+      send.disabled = true;
+      send.addEventListener("click", () => {
+        const chosen = scores.querySelector(".score[aria-pressed=true]");
+        if (!chosen) return;
+        answering.set(id, { score: Number(chosen.dataset.score), comment: comment.value.trim().slice(0, MAX_COMMENT) });
+        // Offline, it waits for the next hello, which sends it.
+        setCardBusy(card, true, sendAnswer(id) ? L.sending : L.queued);
+      });
+      card.append(q, scores, comment, send, el("div", { class: "survey-note", role: "status", dir: "auto" }));
+      list.append(card);
+      list.scrollTop = list.scrollHeight;
+      const waiting = answering.get(id);
+      if (waiting) {
+        // Asked again while its answer is still on its way: show what was chosen, busy.
+        scores.querySelector(`.score[data-score="${waiting.score}"]`)?.setAttribute("aria-pressed", "true");
+        comment.value = waiting.comment;
+        setCardBusy(card, true, L.sending);
+      }
+    }
+
+    function onSurveyAck(id) {
+      answering.delete(id);
+      remember(id);
+      const card = cardFor(id);
+      if (card) thank(card);
+    }
+
+    function onSurveyError(f) {
+      const card = cardFor(f.id);
+      if (f.code === "unavailable") {
+        // Not stored yet, not refused: try again shortly.
+        if (card) setCardBusy(card, true, L.queued);
+        setTimeout(() => { if (answering.has(f.id) && sendAnswer(f.id) && cardFor(f.id)) setCardBusy(cardFor(f.id), true, L.sending); }, 2000);
+        return;
+      }
+      answering.delete(f.id);
+      if (card) setCardBusy(card, false, f.message || L.failed);
+    }
+
     function sendFrame(frame) {
       if (!ws || !ready || ws.readyState !== WebSocket.OPEN) return false;
       ws.send(JSON.stringify(frame));
@@ -187,6 +285,13 @@
         identify();  // before the resend, so the messages carry the name
         pending.forEach((p) => render(pendingFrame(p), "sending"));
         sendPending();
+        answering.forEach((_, id) => sendAnswer(id));  // their cards come back with the survey frames
+      } else if (f.type === "survey") {
+        renderSurvey(f);
+      } else if (f.type === "ack" && answering.has(f.id)) {
+        onSurveyAck(f.id);
+      } else if (f.type === "error" && answering.has(f.id)) {
+        onSurveyError(f);
       } else if (f.type === "ack") {
         dropPending(f.id);
         const li = itemFor(f.id);
@@ -239,6 +344,7 @@
       hideTyping();
       // Whatever was in flight may not have reached the hub: say so until the next hello.
       pending.forEach((p) => { const li = itemFor(p.id); if (li) setState(li, "queued"); });
+      answering.forEach((_, id) => { const card = cardFor(id); if (card) setCardBusy(card, true, L.queued); });
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 10000);
     }

@@ -418,6 +418,14 @@ function showApp() {
   loadChannels().catch(ignore).finally(() => loadQueue(false).catch(ignore));
   connectLive();
   document.dispatchEvent(new Event("hub:signedin"));
+  openLinked();
+}
+
+// "/#conversation=<id>", the link from the manager's satisfaction card: that conversation
+// opens once signed in (a sign-in form first, when there is no session yet).
+function openLinked() {
+  const id = new URLSearchParams(location.hash.slice(1)).get("conversation");
+  if (id && state.token && id !== state.open) openConversation(id);
 }
 
 function signOut() {
@@ -462,6 +470,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#queue-more").addEventListener("click", () => loadQueue(true).catch(ignore));
   $("#login-form").addEventListener("submit", login);
   wireConversation();
+  window.addEventListener("hashchange", openLinked);
   try { state.user = JSON.parse(localStorage.getItem("hub.user") || "null"); } catch { state.user = null; }
   applyLang();
   if (state.token) showApp(); else signOut();

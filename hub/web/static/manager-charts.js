@@ -30,9 +30,10 @@ function trendLabel(iso, bucket) {
 }
 const percent = (share) => (share == null ? "—" : Number(share).toLocaleString(locale(), { style: "percent", maximumFractionDigits: 0 }));
 
-// The frame both charts share: the plot area, x of a bucket (mirrored in rtl), y axis
-// labels on the side the time axis starts from, and up to 8 time labels.
-function trendFrame(trend, title, ticks) {
+// The frame both charts share (and the satisfaction card's, manager-satisfaction.js, with its
+// own time labels): the plot area, x of a bucket (mirrored in rtl), y axis labels on the side
+// the time axis starts from, and up to 8 time labels.
+function trendFrame(trend, title, ticks, timeLabel = (iso) => trendLabel(iso, trend.bucket)) {
   const { width, height, top, bottom, side, inner } = TREND;
   const rtl = lang === "fa";
   const n = Math.max(trend.buckets.length, 1);
@@ -54,7 +55,7 @@ function trendFrame(trend, title, ticks) {
   const every = Math.ceil(n / 8);
   trend.buckets.forEach((iso, i) => {
     if (i % every) return;
-    svgNode(svg, "text", { x: x(i), y: plot.bottom + 16, "text-anchor": "middle", class: "tick time" }, trendLabel(iso, trend.bucket));
+    svgNode(svg, "text", { x: x(i), y: plot.bottom + 16, "text-anchor": "middle", class: "tick time" }, timeLabel(iso));
   });
   return { svg, plot, slot, x, y: (share) => plot.bottom - share * (plot.bottom - plot.top) };
 }

@@ -1,6 +1,7 @@
 // Manager dashboard: open escalations (acknowledge, take over), queues now, agents online and
 // their load, unresolved complaints and their age, response-time percentiles as an SVG chart,
-// and (manager-charts.js) first response and SLA compliance over time.
+// (manager-charts.js) first response and SLA compliance over time, and (manager-satisfaction.js)
+// customer satisfaction.
 // Everything reaches the DOM through textContent / text nodes; no HTML strings, no inline script.
 "use strict";
 
@@ -214,10 +215,17 @@ async function load() {
   render();
 }
 
+// The satisfaction card (manager-satisfaction.js) has its own request and render, in
+// parallel: it never holds back the cards above it.
+function loadAll() {
+  load().catch(ignore);
+  loadSatisfaction().catch(ignore);
+}
+
 let loadTimer = null;
 function loadSoon(delay = 400) {
   clearTimeout(loadTimer);
-  loadTimer = setTimeout(() => { if (state.token) load().catch(ignore); }, delay);
+  loadTimer = setTimeout(() => { if (state.token) loadAll(); }, delay);
 }
 
 // The acknowledgement is an event: the read model shows it a moment later, so look again
@@ -289,7 +297,7 @@ function showBoard() {
   if (state.user && state.user.role === "agent") { flash(t("needlead")); return; }
   $("#board").hidden = false;
   document.dispatchEvent(new CustomEvent("hub:signedin"));
-  loadChannelLabels(api).catch(ignore).finally(() => load().catch(ignore));  // common.js
+  loadChannelLabels(api).catch(ignore).finally(loadAll);  // common.js
   connectLive();
   clearInterval(ticker);
   ticker = setInterval(() => loadSoon(0), 15000);  // waits and ages grow without any event

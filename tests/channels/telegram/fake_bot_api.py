@@ -24,7 +24,9 @@ class FakeBotApi:
         self.runner: web.AppRunner | None = None
         self.calls: list[tuple[str, dict[str, str]]] = []  # every method call, refused ones too
         self.call_times: list[float] = []  # when each of `calls` arrived (monotonic)
-        self.sent: list[dict[str, Any]] = []  # sendMessage calls that were answered ok
+        self.sent: list[dict[str, Any]] = []  # sendMessage calls that were answered ok (reply_markup parsed, None if absent)
+        self.answered: list[dict[str, str]] = []  # answerCallbackQuery calls
+        self.markup_edits: list[dict[str, Any]] = []  # editMessageReplyMarkup calls (reply_markup parsed, None if absent)
         self.webhooks: list[dict[str, str]] = []
         self.pending: list[dict[str, Any]] = []  # updates not yet confirmed by an offset
         self.served: list[int] = []  # update ids handed out by getUpdates, in order
@@ -121,9 +123,20 @@ class FakeBotApi:
             status, body = queued.pop(0)
             return web.json_response(body, status=status)
         self._next_message_id += 1
-        record = {"chat_id": chat_id, "text": params.get("text", ""), "message_id": self._next_message_id, "at": time.monotonic()}
+        record = {"chat_id": chat_id, "text": params.get("text", ""), "message_id": self._next_message_id, "at": time.monotonic(),
+                  "reply_markup": _markup(params)}
         self.sent.append(record)
         return self.ok({"message_id": self._next_message_id, "date": int(time.time()), "chat": {"id": int(chat_id), "type": "private"}, "text": record["text"]})
+
+    async def _answerCallbackQuery(self, params: dict[str, str]) -> web.Response:
+        if not params.get("callback_query_id"):
+            return self.error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        self.answered.append(params)
+        return self.ok(True)
+
+    async def _editMessageReplyMarkup(self, params: dict[str, str]) -> web.Response:
+        self.markup_edits.append({"chat_id": params.get("chat_id", ""), "message_id": params.get("message_id", ""), "reply_markup": _markup(params)})
+        return self.ok(True)
 
     async def _getFile(self, params: dict[str, str]) -> web.Response:
         found = self.files.get(params.get("file_id", ""))
@@ -153,6 +166,11 @@ class FakeBotApi:
     async def stop(self) -> None:
         if self.runner:
             await self.runner.cleanup()
+
+
+def _markup(params: dict[str, str]) -> Any:
+    """A reply_markup as it was sent: JSON in a form field."""
+    return json.loads(params["reply_markup"]) if params.get("reply_markup") else None
 
 
 def dumps(update: dict[str, Any]) -> str:

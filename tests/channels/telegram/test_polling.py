@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 
@@ -65,6 +66,8 @@ async def test_a_poller_killed_after_get_updates_before_the_ack_processes_the_up
 
 
 async def test_the_token_is_in_no_log(polling_hub: Hub, polling_api: FakeBotApi) -> None:
-    await eventually(lambda: asyncio.sleep(0, [c for c, _ in polling_api.calls if c == "getUpdates"]))
+    polls = await eventually(lambda: asyncio.sleep(0, [p for c, p in polling_api.calls if c == "getUpdates"]))
+    # while it is here: getUpdates asks for button presses too (a survey's answer is one)
+    assert all(json.loads(p["allowed_updates"]) == ["message", "edited_message", "callback_query"] for p in polls)
     for role in ("web", "worker"):
         assert polling_api.token.split(":")[1] not in polling_hub.logs(role), role

@@ -19,7 +19,8 @@ from telegram import Update
 from channels.base import AttachmentUnavailable
 from channels.telegram.media import file_url
 from channels.telegram.settings import TelegramSettings
-from channels.telegram.updates import Incoming, NotAnUpdate, parse, parse_json, to_event
+from channels.telegram.surveys import answer_event, survey_answer
+from channels.telegram.updates import ButtonPress, Incoming, NotAnUpdate, parse, parse_json, to_event
 from hub import events as ev
 from hub.untrusted import MAX_DEPTH, OCTET_STREAM, Unreadable, loads
 
@@ -45,6 +46,8 @@ BASES = [
     update(voice={"file_id": "v1", "file_unique_id": "vu", "duration": 3, "mime_type": "audio/ogg", "file_size": 7}),
     update(contact={"phone_number": "+989121234567", "first_name": "Sara", "user_id": 4242}),
     {"update_id": 5, "channel_post": {"message_id": 1, "date": 1, "chat": {"id": -1, "type": "channel"}, "text": "x"}},
+    {"update_id": 6, "callback_query": {"id": "4411223344", "from": SARA, "chat_instance": "-7", "data": "survey:0f3c:4",
+                                        "message": {"message_id": 9, "date": 1_800_000_000, "chat": CHAT, "text": "How did we do?"}}},
 ]
 
 json_values = st.recursive(
@@ -61,6 +64,16 @@ def check_outcome(data: Any) -> None:
         assert str(exc)
         return
     if incoming is None:
+        return
+    if isinstance(incoming, ButtonPress):
+        # the chat id is an address the contact is resolved by; the rest is written to the log
+        assert incoming.chat_id == "" or re.fullmatch(r"-?[0-9]+", incoming.chat_id)
+        assert type(incoming.update_id) is int and type(incoming.message_id) is int
+        assert isinstance(incoming.query_id, str) and incoming.query_id and isinstance(incoming.data, str)
+        found = survey_answer(incoming.data)
+        if found is not None:
+            event = answer_event(incoming, "123", "contact-1", *found)
+            assert ev.from_json(event.to_json()) == event
         return
     assert isinstance(incoming, Incoming)
     # the types the rest of the hub relies on: the chat id is the customer's address
@@ -113,6 +126,10 @@ def test_any_json_value_is_an_update_nothing_or_not_an_update(data: Any) -> None
 @example((BASES[4], ("message", "document", "mime_type")), "application/pdf\r\nX-Injected: 1")
 @example((BASES[4], ("message", "document", "file_id")), 12)
 @example((BASES[6], ("message", "contact", "phone_number")), 989121234567)
+@example((BASES[8], ("callback_query", "id")), 4411223344)
+@example((BASES[8], ("callback_query", "data")), 4)
+@example((BASES[8], ("callback_query", "message", "chat", "id")), "4242")
+@example((BASES[8], ("callback_query", "message")), None)
 def test_a_real_update_with_any_field_replaced_is_an_update_nothing_or_not_an_update(at: tuple[dict[str, Any], tuple[Any, ...]], new: Any) -> None:
     base, path = at
     check_outcome(replaced(base, path, new))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from channels.telegram.updates import NotAnUpdate, message_event_id, parse_json, split_text, to_event
+from channels.telegram.updates import ButtonPress, NotAnUpdate, message_event_id, parse_json, split_text, to_event
 from hub import events as ev
 
 SARA = {"id": 4242, "is_bot": False, "first_name": "Sara", "last_name": "Karimi"}
@@ -78,7 +78,10 @@ def test_edit_names_the_original_message_and_has_its_own_id() -> None:
 
 
 def test_unhandled_and_malformed_updates() -> None:
-    assert parse_json({"update_id": 5, "callback_query": {"id": "q", "from": SARA, "chat_instance": "x"}}) is None
+    assert parse_json({"update_id": 5, "inline_query": {"id": "q", "from": SARA, "query": "x", "offset": ""}}) is None
+    assert parse_json({"update_id": 5, "channel_post": {"message_id": 1, "date": 1, "chat": {"id": -1, "type": "channel"}, "text": "x"}}) is None
+    # a button press is read (tests/channels/telegram/test_surveys.py), whatever its data
+    assert isinstance(parse_json({"update_id": 5, "callback_query": {"id": "q", "from": SARA, "chat_instance": "x"}}), ButtonPress)
     for bad in ([], {"message": {}}, {"update_id": "5"}, {"update_id": 5, "message": {"text": "no chat"}}):
         with pytest.raises(NotAnUpdate):
             parse_json(bad)

@@ -22,7 +22,7 @@ async def test_the_webhook_is_registered_with_the_secret_and_the_update_kinds(we
 
     hook = (await eventually(registered))[0]
     assert hook["secret_token"] == SECRET
-    assert json.loads(hook["allowed_updates"]) == ["message", "edited_message"]
+    assert json.loads(hook["allowed_updates"]) == ["message", "edited_message", "callback_query"]
 
 
 async def test_an_update_becomes_a_conversation_and_the_reply_reaches_send_message(webhook_hub: Hub, bot_api: FakeBotApi) -> None:

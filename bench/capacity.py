@@ -89,8 +89,13 @@ async def open_conversations(count: int, database: str, concurrency: int = 32, p
             out["worker_rss_mb"], out["worker_peak_rss_mb"] = rss_mb(worker), rss_mb(worker, "VmHWM")
             # the probe: a Telegram message whose first response falls due `probe_after` later
             install.telegram.queue_update(probe_update())
-            await asyncio.sleep(probe_after + 10)
+            # its clock starts when intake opens the conversation, which a worker still
+            # behind on the fill does late: wait for the breach, not for a fixed time
+            deadline = time.perf_counter() + probe_after + 180
             out["probe"] = breach_logged(hub.tmp / "worker.log", "probe")
+            while out["probe"]["fired_s_after_due"] is None and time.perf_counter() < deadline:
+                await asyncio.sleep(1)
+                out["probe"] = breach_logged(hub.tmp / "worker.log", "probe")
             out["worker_restarts"] = restarts.count
     finally:
         hub.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, ClassVar, Iterator, Mapping
 
 from processors.base import DELETED
 
@@ -99,28 +99,37 @@ class DueIndex:
 
 
 class DueTimers:
-    """What the SLA and escalation handlers share: their `index` follows the changes the
-    record loop applies, is built again after the table moved, and a tick reads only the
-    states it names."""
+    """What the SLA, escalation and surveys handlers share: their `index` follows the changes
+    the record loop applies, is built again after the table moved, and a tick reads only the
+    states it names. A table of one state per contact (the surveys') sets `PER_CONTACT`: its
+    states are indexed under one key each, as if the contact had one conversation."""
 
     index: DueIndex
     table: Any
     AWAITING_READ_BACK = timedelta(seconds=0.25)  # the timer's period: a later deadline of the same conversation is not delayed
+    PER_CONTACT: ClassVar[bool] = False
+    ONE = ""  # the key a per-contact state is indexed under
+
+    def _by_conversation(self, value: Any) -> Mapping[str, Any]:
+        if self.PER_CONTACT:
+            return {} if value is None else {self.ONE: value}
+        return value or {}
 
     def table_moved(self) -> None:
         self.index.invalidate()
 
     def applied(self, changes: dict[str, Any]) -> None:
-        for contact_id, convs in changes.items():
-            self.index.changed(contact_id, None if convs is DELETED else convs)
+        for contact_id, value in changes.items():
+            self.index.changed(contact_id, None if value is DELETED else self._by_conversation(value))
 
     def due_states(self, now: datetime) -> Iterator[tuple[str, str, Any]]:
         """(contact, conversation, state) of what is due at `now`; each is looked at again
         a tick later until what the caller published for it is read back."""
         if not self.index.whole:
-            self.index.rebuild(self.table)
+            self.index.rebuild({contact_id: self._by_conversation(value) for contact_id, value in list(self.table.items())}
+                               if self.PER_CONTACT else self.table)
         for contact_id, conversation_id in list(self.index.due(now)):
-            state = (self.table.get(contact_id) or {}).get(conversation_id)
+            state = self._by_conversation(self.table.get(contact_id)).get(conversation_id)
             if state is None:
                 continue
             yield contact_id, conversation_id, state

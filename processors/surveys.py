@@ -11,25 +11,24 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Iterator
 
 from hub import events as ev
 from hub import topics
 from hub.config import Settings
 from hub.domain import survey_state
 from hub.domain.surveys import SurveySettings
-from processors.base import DELETED, Handler, Outcome, Staged
+from processors.base import Handler, Outcome, Staged
 from processors.due import DueIndex, DueTimers
 from processors.state_codec import StateCodec, plain
 
 log = logging.getLogger("hub.surveys")
-_ONE = ""  # the index's one entry per contact (the table holds a state per contact, not per conversation)
 
 
 class SurveysHandler(DueTimers, Handler):
     """Table: contact id -> survey state (hub/domain/survey_state.py), on the contact's partition."""
 
     name = "surveys"
+    PER_CONTACT = True
 
     @staticmethod
     def codec() -> StateCodec:
@@ -68,21 +67,6 @@ class SurveysHandler(DueTimers, Handler):
             elif isinstance(e, ev.SurveyAnswered):
                 log.info("survey answered", extra={"conversation_id": e.conversation_id, "survey_id": e.survey_id, "kind": e.kind,
                                                     "score": e.score, "low": e.low, "channel": e.channel})
-
-    # one index entry per contact: the DueTimers of SLA and escalation are per conversation
-    def applied(self, changes: dict[str, Any]) -> None:
-        for contact_id, state in changes.items():
-            self.index.changed(contact_id, None if state is DELETED else {_ONE: state})
-
-    def due_states(self, now: datetime) -> Iterator[tuple[str, str, Any]]:
-        if not self.index.whole:
-            self.index.rebuild({contact_id: {_ONE: state} for contact_id, state in list(self.table.items())})
-        for contact_id, _ in list(self.index.due(now)):
-            state = self.table.get(contact_id)
-            if state is None:
-                continue
-            yield contact_id, _ONE, state
-            self.index.retry(contact_id, _ONE, now + self.AWAITING_READ_BACK)
 
     def tick(self, now: datetime) -> Outcome:
         out = Outcome()

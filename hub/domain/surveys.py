@@ -150,17 +150,22 @@ def nps_figures(scores: Iterable[int], asked: int) -> dict[str, Any]:
             "score": round(100 * (promoters - detractors) / len(given)) if given else None}
 
 
+def kind_figures(kind: str, rows: Iterable[Any]) -> dict[str, Any]:
+    """The CSAT or NPS figures of the surveys of `kind` among `rows` (each with .kind and
+    .score, None while unanswered)."""
+    asked = [r for r in rows if r.kind == kind]
+    compute = csat_figures if kind == CSAT else nps_figures
+    return compute([r.score for r in asked if r.score is not None], len(asked))
+
+
 def satisfaction_report(answers: Sequence[Answer]) -> dict[str, Any]:
     """By group, and within each by the first response's SLA outcome, and for all."""
 
     def figures(rows: Sequence[Answer]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for kind, compute in ((CSAT, csat_figures), (NPS, nps_figures)):
-            of_kind = [r for r in rows if r.kind == kind]
-            out[kind] = compute([r.score for r in of_kind if r.score is not None], len(of_kind))
-            out[kind]["by_sla"] = {outcome: compute([r.score for r in of_kind if r.sla == outcome and r.score is not None],
-                                                    sum(1 for r in of_kind if r.sla == outcome))
-                                   for outcome in ("met", "breached", "none")}
+        for kind in (CSAT, NPS):
+            out[kind] = kind_figures(kind, rows)
+            out[kind]["by_sla"] = {outcome: kind_figures(kind, [r for r in rows if r.sla == outcome]) for outcome in ("met", "breached", "none")}
         return out
 
     groups = sorted({a.group for a in answers})
@@ -183,18 +188,13 @@ def report_of(surveys: Sequence[Any], by: str, zone: tzinfo = timezone.utc, low_
             return r.queue or "(none)"
         return r.agent or "(unassigned)"
 
-    def of_kind(kind: str, rows: Sequence[Any]) -> dict[str, Any]:
-        asked = [r for r in rows if r.kind == kind]
-        compute = csat_figures if kind == CSAT else nps_figures
-        return compute([r.score for r in asked if r.score is not None], len(asked))
-
     days: dict[str, list[Any]] = {}
     for r in surveys:
         days.setdefault(_aware(r.asked_at).astimezone(zone).date().isoformat(), []).append(r)
     low = [r for r in surveys if r.low and r.score is not None][-low_listed:][::-1]
     return {
         **satisfaction_report([Answer(r.kind, r.score, group(r), r.sla or "none") for r in surveys]),
-        "series": [{"day": day, CSAT: of_kind(CSAT, rows), NPS: of_kind(NPS, rows)} for day, rows in sorted(days.items())],
+        "series": [{"day": day, CSAT: kind_figures(CSAT, rows), NPS: kind_figures(NPS, rows)} for day, rows in sorted(days.items())],
         "low": [{"survey_id": r.id, "conversation_id": r.conversation_id, "score": r.score, "comment": r.comment or "", "agent": r.agent,
                  "queue": r.queue, "channel": r.channel, "answered_at": _aware(r.answered_at).isoformat() if r.answered_at else None} for r in low],
     }

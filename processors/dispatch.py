@@ -9,6 +9,7 @@ one send, and that repeat is marked. Provider waits (Telegram's retry_after up t
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, MutableMapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -61,45 +62,50 @@ class DispatchHandler(Handler):
             out.emit(topics.CONVERSATIONS, event.contact_id, await self.on_survey_asked(event, table))
 
     async def on_survey_asked(self, event: ev.SurveyAsked, table: Staged) -> ev.Event:
-        common = {"contact_id": event.contact_id, "conversation_id": event.conversation_id, "message_id": event.id}
-        why = optout.refusal(table.get(optout.key(event.channel, event.address)))
-        if why is not None:  # opted out after the resolution was asked
-            log.info("survey not sent: opted out", extra={"conversation_id": event.conversation_id, "survey_id": event.id})
-            return ev.DeliveryFailed(id=ev.derived_id("failed", event.id), error=why, **common)
-        if self.sender is None:
-            raise RuntimeError("dispatch has no sender")
         url = f"{self.settings.base_url}/survey/{link_token(self.settings.secret_key, event.id)}"
         survey = {"id": event.id, "kind": event.kind, "scale": list(event.scale), "language": event.language, "url": url}
         reply = OutboundReply(message_id=event.id, conversation_id=event.conversation_id, contact_id=event.contact_id, channel=event.channel,
                               address=event.address, text=event.question, author="", at=event.at, survey=survey)
-        result, repeated = await self.sender.send_once(event.id, reply)
-        log.info("survey sent" if result["ok"] else "survey not sent",
-                 extra={"conversation_id": event.conversation_id, "channel": event.channel, "survey_id": event.id, "error": result["error"],
-                        "repeated": repeated})
-        if result["ok"]:
-            return ev.MessageDelivered(id=ev.derived_id("delivered", event.id, result["status"]), status=result["status"],
-                                       provider_id=result["provider_id"], repeated=repeated, **common)
-        return ev.DeliveryFailed(id=ev.derived_id("failed", event.id), error=result["error"], retryable=result["retryable"], **common)
+        return await self.send(event, reply, table, SURVEY_LOG)
 
     async def on_reply_requested(self, event: ev.ReplyRequested, table: Staged) -> ev.Event:
+        reply = OutboundReply(message_id=event.id, conversation_id=event.conversation_id, contact_id=event.contact_id, channel=event.channel,
+                              address=event.address, text=event.text, author=event.author, at=event.at, template=event.template or None)
+        return await self.send(event, reply, table, REPLY_LOG)
+
+    async def send(self, event: ev.ReplyRequested | ev.SurveyAsked, reply: OutboundReply, table: Staged, said: "Said") -> ev.Event:
+        """The reply (or survey question) to its channel once, unless the address opted out;
+        the outcome to publish. Already sent: the outcome is published again (it may not have
+        reached the broker)."""
+        key = {"conversation_id": event.conversation_id, said.id_key: event.id}
         why = optout.refusal(table.get(optout.key(event.channel, event.address)))
         if why is not None:
-            log.info("reply refused: opted out", extra={"conversation_id": event.conversation_id, "message_id": event.id})
+            log.info(said.opted_out, extra=key)
             return ev.DeliveryFailed(id=ev.derived_id("failed", event.id), error=why, contact_id=event.contact_id,
                                      conversation_id=event.conversation_id, message_id=event.id)
         if self.sender is None:
             raise RuntimeError("dispatch has no sender")
-        reply = OutboundReply(message_id=event.id, conversation_id=event.conversation_id, contact_id=event.contact_id, channel=event.channel,
-                              address=event.address, text=event.text, author=event.author, at=event.at, template=event.template or None)
-        # Already sent: the outcome is published again (it may not have reached the broker).
         result, repeated = await self.sender.send_once(event.id, reply)
-        log.info("reply dispatched" if result["ok"] else "reply failed",
-                 extra={"conversation_id": event.conversation_id, "channel": event.channel, "message_id": event.id, "error": result["error"],
-                        "repeated": repeated})
+        log.info(said.sent if result["ok"] else said.failed, extra={**key, "channel": event.channel, "error": result["error"], "repeated": repeated})
         return outcome(event, result, repeated)
 
 
-def outcome(event: ev.ReplyRequested, result: dict[str, Any], repeated: bool) -> ev.Event:
+@dataclass(frozen=True)
+class Said:
+    """What dispatch's log lines call a send of each kind."""
+
+    opted_out: str
+    sent: str
+    failed: str
+    id_key: str
+
+
+REPLY_LOG = Said("reply refused: opted out", "reply dispatched", "reply failed", "message_id")
+SURVEY_LOG = Said("survey not sent: opted out", "survey sent", "survey not sent", "survey_id")
+
+
+def outcome(event: ev.ReplyRequested | ev.SurveyAsked, result: dict[str, Any], repeated: bool) -> ev.Event:
+    """MessageDelivered or DeliveryFailed of the send named by the event's id."""
     common = {"contact_id": event.contact_id, "conversation_id": event.conversation_id, "message_id": event.id}
     if result["ok"]:
         return ev.MessageDelivered(id=ev.derived_id("delivered", event.id, result["status"]), status=result["status"], provider_id=result["provider_id"],

@@ -27,6 +27,7 @@ from channels.email import threads
 from channels.email.settings import EmailSettings
 from hub.bus import Bus
 from hub.config import Settings
+from hub.domain.surveys import number_in
 from hub.store import lookups
 from hub.store.db import make_engine, sessionmaker
 
@@ -47,7 +48,6 @@ def html_body(text: str) -> str:
     return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body><div{direction}>{lines}</div></body></html>\n'
 
 
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 SURVEY_WORDS: Mapping[str, Mapping[str, str]] = {
     "en": {"link": "Answer with one click: {url}", "or_reply": "Or reply to this mail with just the number ({low} to {high}).",
            "subject": "How did we do?"},
@@ -62,10 +62,8 @@ def survey_words(survey: Mapping[str, Any]) -> Mapping[str, str]:
 
 def _survey_range(survey: Mapping[str, Any]) -> tuple[str, str]:
     scale = list(survey.get("scale") or [1, 5])
-    low, high = str(scale[0]), str(scale[-1])
-    if survey.get("language") == "fa":
-        return low.translate(_PERSIAN_DIGITS), high.translate(_PERSIAN_DIGITS)
-    return low, high
+    language = str(survey.get("language") or "")
+    return number_in(scale[0], language), number_in(scale[-1], language)
 
 
 def survey_text(question: str, survey: Mapping[str, Any]) -> str:

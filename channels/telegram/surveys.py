@@ -16,12 +16,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from channels.telegram.updates import ButtonPress
 from hub import events as ev
+from hub.domain.surveys import number_in
 
 MAX_CALLBACK_DATA = 64  # bytes: Telegram's limit for callback_data
 #: answerCallbackQuery's text for a survey press: the customer's language is not known here
 THANKS = "✓ سپاس / Thank you"
 _DATA = re.compile(r"survey:(?P<id>[0-9A-Za-z_-]{1,48}):(?P<score>[0-9]{1,2})")  # [0-9]: `\d` takes Persian digits too
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 _ONE_ROW = 6  # more buttons than this are split into two rows (NPS: 0-5 and 6-10), or they get too narrow to read
 _MAX_SCORE = 10
 
@@ -34,11 +34,6 @@ def survey_answer(data: str) -> tuple[str, int] | None:
     """(survey id, score) from a button's callback_data; None for data the hub did not send."""
     found = _DATA.fullmatch(data)
     return (found.group("id"), int(found.group("score"))) if found else None
-
-
-def label(score: int, language: str) -> str:
-    text = str(score)
-    return text.translate(_PERSIAN_DIGITS) if language == "fa" else text
 
 
 def keyboard(survey: Mapping[str, Any]) -> InlineKeyboardMarkup | None:
@@ -57,7 +52,7 @@ def keyboard(survey: Mapping[str, Any]) -> InlineKeyboardMarkup | None:
         # what does not fit, or would not be read back as this survey and score, is not sent
         if len(data.encode()) > MAX_CALLBACK_DATA or survey_answer(data) != (survey_id, score):
             return None
-        buttons.append(InlineKeyboardButton(label(score, language), callback_data=data))
+        buttons.append(InlineKeyboardButton(number_in(score, language), callback_data=data))
     per_row = len(buttons) if len(buttons) <= _ONE_ROW else -(-len(buttons) // 2)
     return InlineKeyboardMarkup([buttons[i:i + per_row] for i in range(0, len(buttons), per_row)])
 

@@ -30,6 +30,7 @@ from hub import topics
 from hub.bus import BrokerUnavailable
 from hub.domain.gate import Gate
 from hub.domain.identity import contact_id_for
+from hub.domain.surveys import MAX_COMMENT
 from hub.http import core_of
 from hub.store.queries import chat_history
 from hub.store.reports import open_surveys
@@ -41,7 +42,6 @@ STATIC = Path(__file__).parent / "static"
 MAX_FRAME_BYTES = 64 * 1024
 MAX_ID = 100
 MAX_SURVEY_ID = 64  # the read model's column
-MAX_COMMENT = 1000
 routes = web.RouteTableDef()
 # Per session, across its sockets: a flood of typing frames becomes one event per interval
 # and is otherwise ignored (no error frame: the widget has nothing to fix).

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hub import events as ev
-from hub.domain.surveys import CSAT, SCALES, Asked, SurveySettings, kind_to_ask, score_of
+from hub.domain.surveys import CSAT, MAX_COMMENT, SCALES, Asked, SurveySettings, kind_to_ask, score_of
 
 State = dict[str, Any]
 _PERSIAN = re.compile(r"[\u0600-\u06ff]")
@@ -209,7 +209,7 @@ def _answer(state: State, survey_id: str, o: dict[str, Any], contact_id: str, sc
     facts = state.get("convs", {}).get(o["cid"])
     sla = sla_outcome(facts) if facts else o.get("sla", "none")
     answered = ev.SurveyAnswered(id=ev.derived_id("survey-answered", survey_id), at=at, contact_id=contact_id, conversation_id=o["cid"],
-                                 survey_id=survey_id, kind=o["kind"], score=score, comment=comment[:1000], channel=channel or o["ch"],
+                                 survey_id=survey_id, kind=o["kind"], score=score, comment=comment[:MAX_COMMENT], channel=channel or o["ch"],
                                  agent=o.get("agent"), queue=o.get("queue", ""), sla=sla,
                                  low=o["kind"] == CSAT and score <= settings.low, message_id=message_id)
     new = _closed(state, survey_id)

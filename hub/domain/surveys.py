@@ -33,6 +33,9 @@ CSAT_WORDS = {
     "عالی": 5, "excellent": 5, "great": 5,
 }
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+#: the longest comment an answer keeps, wherever it is given (the widget, the email page)
+MAX_COMMENT = 1000
 _LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
 _NOISE = re.compile(r"[\u200c\u200d\u200e\u200f\u0640\u064b-\u065f.!؟?،,:;)(\-\s]+")
 _NUMBER = re.compile(r"^(\d{1,2})(?:/(?:5|10))?$")
@@ -79,10 +82,20 @@ def parse_settings(raw: Mapping[str, Any]) -> SurveySettings:
     return SurveySettings(enabled=True, questions=questions, low=low, **durations)
 
 
+def latin_digits(text: str) -> str:
+    """Persian and Arabic digits as 0-9."""
+    return text.translate(_DIGITS)
+
+
+def number_in(value: int | str, language: str) -> str:
+    """A number as a question's buttons show it: Persian digits in Persian."""
+    return str(value).translate(_PERSIAN_DIGITS) if language == "fa" else str(value)
+
+
 def score_of(text: str, kind: str) -> int | None:
     """The score a reply says when it says nothing else: digits in Latin, Persian or Arabic
     script ("۴", "4", "4/5"), or for CSAT one of CSAT_WORDS; None for anything else."""
-    said = unicodedata.normalize("NFKC", text).translate(_DIGITS).translate(_LETTERS).casefold()
+    said = latin_digits(unicodedata.normalize("NFKC", text)).translate(_LETTERS).casefold()
     said = _NOISE.sub(" ", said).strip()
     if not said:
         return None

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from hub import events as ev
 from hub import topics
 from hub.bus import BrokerUnavailable
-from hub.domain.surveys import CSAT, SCALES, survey_of_token
+from hub.domain.surveys import CSAT, MAX_COMMENT, SCALES, latin_digits, number_in, survey_of_token
 from hub.store import reports
 from hub.store.db import as_utc
 from hub.store.models import Survey
@@ -36,9 +36,6 @@ routes = web.RouteTableDef()
 
 #: a score and a 1,000-character comment, percent-encoded (up to 12 bytes a character), fit
 MAX_FORM_BYTES = 16 * 1024
-MAX_COMMENT = 1000
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-_ANY_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _SCORE = re.compile(r"[0-9]{1,2}")
 # Everything the page writes, by language; {low} and {high} are the scale's ends.
 WORDS: Mapping[str, Mapping[str, str]] = {
@@ -92,11 +89,6 @@ def language(row: Survey) -> str:
     return "fa" if row.language == "fa" else "en"
 
 
-def number(value: int | str, lang: str) -> str:
-    """A number as the page's language writes it (Persian digits in Persian)."""
-    return str(value).translate(_PERSIAN_DIGITS) if lang == "fa" else str(value)
-
-
 def closed_because(row: Survey, now: datetime) -> str | None:
     """Why the survey takes no answer any more ("answered" or "expired"), or None while it is open."""
     if row.answered_at is not None:
@@ -111,7 +103,7 @@ def read_answer(form: Mapping[str, str], kind: str) -> Answer:
     """The score (an integer within the survey's scale, in Latin or Persian digits) and the
     comment (at most MAX_COMMENT characters, control characters dropped) of a posted form."""
     low, high = SCALES[kind]
-    said = unicodedata.normalize("NFKC", form.get("score", "")).translate(_ANY_DIGITS).strip()
+    said = latin_digits(unicodedata.normalize("NFKC", form.get("score", ""))).strip()
     if not _SCORE.fullmatch(said) or not low <= int(said) <= high:
         raise BadAnswer("bad_score")
     # A NUL or a stray control character is no part of a comment, and PostgreSQL's text refuses NUL.
@@ -142,8 +134,8 @@ def form_page(row: Survey, *, comment: str = "", error: str = "") -> str:
     lang = language(row)
     words = WORDS[lang]
     low, high = SCALES[row.kind]
-    ends = words["csat_ends" if row.kind == CSAT else "nps_ends"].format(low=number(low, lang), high=number(high, lang))
-    buttons = "\n".join(f'<button type="submit" name="score" value="{n}">{number(n, lang)}</button>' for n in range(low, high + 1))
+    ends = words["csat_ends" if row.kind == CSAT else "nps_ends"].format(low=number_in(low, lang), high=number_in(high, lang))
+    buttons = "\n".join(f'<button type="submit" name="score" value="{n}">{number_in(n, lang)}</button>' for n in range(low, high + 1))
     alert = f'<p class="error" role="alert">{html.escape(error)}</p>\n' if error else ""
     body = (f'<h1>{lines(row.question)}</h1>\n{alert}<form method="post">\n'
             f'<label for="comment">{html.escape(words["comment"])}</label>\n'
@@ -157,7 +149,7 @@ def thanks_page(row: Survey, answer: Answer) -> str:
     lang = language(row)
     words = WORDS[lang]
     said = f'<p>{html.escape(words["your_comment"])}</p>\n<blockquote class="comment">{lines(answer.comment)}</blockquote>' if answer.comment else ""
-    body = f'<h1>{html.escape(words["thanks"])}</h1>\n<p>{html.escape(words["your_score"].format(score=number(answer.score, lang)))}</p>\n{said}'
+    body = f'<h1>{html.escape(words["thanks"])}</h1>\n<p>{html.escape(words["your_score"].format(score=number_in(answer.score, lang)))}</p>\n{said}'
     return document(lang, words["thanks"], body)
 
 
@@ -252,7 +244,7 @@ async def survey_answer(request: web.Request) -> web.Response:
         answer = read_answer(form, row.kind)
     except BadAnswer as exc:
         log.info("survey answer refused", extra={**facts, "reason": exc.key})
-        error = WORDS[lang][exc.key].format(low=number(low, lang), high=number(high, lang), limit=number(MAX_COMMENT, lang))
+        error = WORDS[lang][exc.key].format(low=number_in(low, lang), high=number_in(high, lang), limit=number_in(MAX_COMMENT, lang))
         kept = form.get("comment", "")[: MAX_COMMENT * 2]
         return respond(form_page(row, comment=kept, error=error), 413 if exc.key == "too_large" else 400)
     event = ev.SurveyAnswerSubmitted(id=ev.derived_id("survey-submitted", row.id, str(answer.score), ev.new_id()), contact_id=row.contact_id,

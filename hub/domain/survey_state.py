@@ -101,8 +101,11 @@ def due(state: State | None, contact_id: str, now: datetime, settings: SurveySet
 
 
 def _with(state: State, **changes: Any) -> State:
-    new = {**state, **changes}
-    return state if new == state else new
+    # compared key by key: a message's language is checked against the state on every
+    # inbound message, and a whole-state comparison would read all her conversations each time
+    if all(k in state and state[k] == v for k, v in changes.items()):
+        return state
+    return {**state, **changes}
 
 
 def _conversation(state: State, conversation_id: str) -> dict[str, Any]:

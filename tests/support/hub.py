@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator
 import aiohttp
 
 from hub.broker import EmbeddedBroker, free_port
+from hub.store import db as store_db
 from tests.support.postgres import POSTGRES_URL, reset_postgres
 from tests.support.waiting import eventually
 
@@ -76,22 +77,32 @@ class Hub:
         if self.database == "postgres":
             await reset_postgres(self.db_url)
         self.broker.start()
+        # the schema and the users in this process, as `contacthub migrate` and `users add`
+        # write them: each command is a Python process of ~1.5 s here, and ~60 hubs start in
+        # X
+        # the commands themselves)
+        await store_db.migrate(self.db_url)
         await self.broker.wait_ready()
-        self.cli("migrate")
         if self.env["HUB_ARCHIVE"].lower() not in ("0", "off", "false", "no"):
             self.cli("refill")  # as `contacthub run` does first: a worker refuses a log nobody marked
         self.spawn("worker")
         if self.env.get("HUB_PROJECTOR") == "process":
             self.spawn("projector")
         self.spawn("web")
-        # the users while the roles start: each command is a process of ~1.5 s here, and
-        # nothing of the start waits on them (the schema is migrated already)
-        await asyncio.gather(
-            asyncio.to_thread(self.cli, "users", "add", "alice", "--role", "agent", "--password", "alice-pw"),
-            asyncio.to_thread(self.cli, "users", "add", "maria", "--role", "manager", "--password", "maria-pw"),
-            self.wait_ready(),
-        )
+        await asyncio.gather(self.add_users(("alice", "agent", "alice-pw"), ("maria", "manager", "maria-pw")), self.wait_ready())
         return self
+
+    async def add_users(self, *users: tuple[str, str, str]) -> None:
+        """(name, role, password) users, as `contacthub users add NAME --role R --password P` adds them."""
+        from hub.auth import add_user
+
+        engine = store_db.make_engine(self.db_url)
+        try:
+            async with store_db.sessionmaker(engine)() as s, s.begin():
+                for name, role, password in users:
+                    await add_user(s, name, role, password, queues=[])
+        finally:
+            await engine.dispose()
 
     async def wait_ready(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

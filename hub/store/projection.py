@@ -12,7 +12,7 @@ from channels import registry
 from hub import events as ev
 from hub.store.db import insert_for, insert_ignore
 from hub.store.models import Contact, Conversation, DeadLetter, Escalation, Identity, Message, Survey
-from hub.store.queries import conversation_views
+from hub.store.queries import CONVERSATION_ROW, conversation_views
 from hub.store.views import escalation_view, iso, message_json, message_view, survey_json
 
 
@@ -351,7 +351,7 @@ async def apply(s: AsyncSession, events: Sequence[ev.Event]) -> list[dict[str, A
             m = await s.get(Message, f.pop("message_id"))
             f["message"] = message_view(m) if m else None
     if touched:
-        rows_ = list(await s.scalars(select(Conversation).where(Conversation.id.in_(list(touched)))))
+        rows_ = (await s.execute(CONVERSATION_ROW.where(Conversation.id.in_(list(touched))))).all()
         for view in await conversation_views(s, rows_):
             frames.append({"type": "conversation.updated", "conversation": view})
     return frames

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,19 +33,26 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise BadCursor("cursor is not one this server gave out") from exc
 
 
-async def _contacts(session: AsyncSession, contact_ids: set[str]) -> tuple[dict[str, Contact], dict[str, list[Identity]]]:
+async def _contacts(session: AsyncSession, contact_ids: set[str]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """Contacts and identities as plain rows (attribute access, as the views read them): an
+    ORM object costs several times a row to build, and the projector builds these per batch."""
     if not contact_ids:
         return {}, {}
-    contacts = {c.id: c for c in (await session.scalars(select(Contact).where(Contact.id.in_(contact_ids))))}
-    idents: dict[str, list[Identity]] = defaultdict(list)
-    for i in await session.scalars(
-        select(Identity).where(Identity.contact_id.in_(contact_ids)).order_by(Identity.channel, Identity.address)
+    contacts = {c.id: c for c in await session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids)))}
+    idents: dict[str, list[Any]] = defaultdict(list)
+    for i in await session.execute(
+        select(Identity.contact_id, Identity.channel, Identity.address).where(Identity.contact_id.in_(contact_ids)).order_by(Identity.channel, Identity.address)
     ):
         idents[i.contact_id].append(i)
     return contacts, idents
 
 
-async def conversation_views(session: AsyncSession, rows: list[Conversation]) -> list[dict[str, Any]]:
+#: A conversation's columns as one row: what `conversation_views` takes instead of the ORM object.
+CONVERSATION_ROW = select(*Conversation.__table__.columns)
+
+
+async def conversation_views(session: AsyncSession, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The JSON of each conversation in `rows` (ORM objects or CONVERSATION_ROW rows)."""
     contacts, idents = await _contacts(session, {r.contact_id for r in rows})
     return [conversation_view(r, contacts.get(r.contact_id), idents.get(r.contact_id, [])) for r in rows]
 

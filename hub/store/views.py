@@ -58,7 +58,7 @@ def message_view(m: Message) -> dict[str, Any]:
     return message_json({c: getattr(m, c) for c in _MESSAGE_COLUMNS})
 
 
-def contact_view(c: Contact | None, identities: Iterable[Identity]) -> dict[str, Any]:
+def contact_view(c: Contact | Any | None, identities: Iterable[Identity | Any]) -> dict[str, Any]:
     return {
         "id": c.id if c else None,
         "name": c.name if c else "",
@@ -67,8 +67,9 @@ def contact_view(c: Contact | None, identities: Iterable[Identity]) -> dict[str,
 
 
 def conversation_view(
-    c: Conversation, contact: Contact | None, identities: Iterable[Identity]
+    c: Conversation | Any, contact: Contact | Any | None, identities: Iterable[Identity | Any]
 ) -> dict[str, Any]:
+    """`c`, `contact` and `identities` are ORM objects or rows of the same columns."""
     return {
         "id": c.id,
         "status": c.status,

@@ -212,7 +212,8 @@ async def main(args: argparse.Namespace) -> int:
             failed = bool(await throughput(args, args.projector_rates, archive=False, projector_process=True)) or failed
         if args.open_conversations:
             print(f"\n{args.open_conversations} open conversations with their clocks", flush=True)
-            opened = await capacity.open_conversations(args.open_conversations, args.database, fetch_wait_ms=args.open_fetch_wait_ms)
+            opened = await capacity.open_conversations(args.open_conversations, args.database, fetch_wait_ms=args.open_fetch_wait_ms,
+                                                      catch_up_timeout=args.open_catch_up_timeout, profile_catch_up=args.open_profile)
             print_open(opened)
             write(args, "open-conversations.json", opened)
         if args.timer_clocks:
@@ -255,9 +256,10 @@ def write(args: argparse.Namespace, name: str, data: Any) -> None:
 
 
 def print_open(o: dict[str, Any]) -> None:
-    fill, probe = o.get("fill", {}), o.get("probe", {})
+    fill, probe, caught = o.get("fill", {}), o.get("probe", {}), o.get("catch_up", {})
     print(f"{o['conversations']} open conversations: {fill.get('accepted')} accepted in {fill.get('send_s', math.nan):.0f} s "
-          f"(202 p99 {fill.get('post_p99_ms', math.nan):.0f} ms), {fill.get('in_read_model')} in the read model after {fill.get('projected_s', math.nan):.0f} s; "
+          f"(202 p99 {fill.get('post_p99_ms', math.nan):.0f} ms), {fill.get('in_read_model')} in the read model after {fill.get('projected_s', math.nan):.0f} s, "
+          f"the agents caught up {caught.get('caught_up_s')} s after that; "
           f"idle worker {o.get('idle_worker_cpu_pct', math.nan):.1f} % of a core, RSS {o.get('worker_rss_mb', math.nan):.0f} MB "
           f"(peak {o.get('worker_peak_rss_mb', math.nan):.0f}), idle broker {o.get('idle_broker_cpu_pct', math.nan):.1f} % (RSS {o.get('broker_rss_mb', math.nan):.0f} MB, fetch wait {o.get('fetch_wait_ms')} ms); a breach fired {probe.get('fired_s_after_due')} s after its deadline; "
           f"worker started again {o.get('worker_restarts_during_fill')} times during the fill, {o.get('worker_restarts')} in all", flush=True)
@@ -332,6 +334,9 @@ if __name__ == "__main__":
                         help="open conversations on a real hub for the idle and breach figures (0: skip); 100,000 do not fill in time here (performance.md)")
     parser.add_argument("--open-fetch-wait-ms", type=int, default=500,
                         help="HUB_FETCH_MAX_WAIT_MS of the open-conversations hub (the embedded broker's fetch cost grows with the log; performance.md)")
+    parser.add_argument("--open-catch-up-timeout", type=float, default=3600.0,
+                        help="seconds to wait, after the fill is in the read model, for the worker's agents to read all it wrote")
+    parser.add_argument("--open-profile", action="store_true", help="sample each process of the open-conversations hub while its agents catch up")
     parser.add_argument("--timer-clocks", type=int, default=100_000, help="open clocks in the timer handlers in process: tick cost, memory, a breach on time (0: skip)")
     parser.add_argument("--profile-rate", type=int, default=1000, help="offered rate of the profiled runs (0: skip)")
     parser.add_argument("--profile-seconds", type=float, default=15)

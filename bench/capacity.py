@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bench import restart
+from bench import lag, restart
 from bench.hubload import LiveSocket, api_request, hub_run
 from bench.install import Install
 from bench.procs import cpu_seconds, rss_mb
@@ -55,9 +55,12 @@ async def two_workers(hub: Hub, key: str, live: LiveSocket, rate: int, seconds: 
 
 
 async def open_conversations(count: int, database: str, concurrency: int = 32, probe_after: float = 20.0,
-                             fetch_wait_ms: int | None = None) -> dict[str, Any]:
+                             fetch_wait_ms: int | None = None, catch_up_timeout: float = 3600.0, profile_catch_up: bool = False) -> dict[str, Any]:
     """`count` conversations left open (each with its first-response and resolution clocks),
-    then the worker idle for 20 s, then a Telegram message on a `probe_after` clock.
+    then, once the worker's agents have read everything the fill wrote (at most
+    `catch_up_timeout` s), the worker idle for 20 s, then a Telegram message on a
+    `probe_after` clock. `profile_catch_up`: each process sampled (hub/profiling.py) from the
+    end of the fill until the agents caught up; the profiles are in the result's `profiles`.
     `fetch_wait_ms`: HUB_FETCH_MAX_WAIT_MS of this hub. The embedded broker's memory engine
     lists every batch of a partition on each fetch (Tansu's DynoStore `fetch`), so with the
     default 10 ms wait its CPU grows with the log until a 100,000-conversation fill stalls."""
@@ -66,6 +69,9 @@ async def open_conversations(count: int, database: str, concurrency: int = 32, p
     env = await install.start()
     if fetch_wait_ms:
         env["HUB_FETCH_MAX_WAIT_MS"] = str(fetch_wait_ms)
+    profiles = tmp / "profiles"
+    if profile_catch_up:
+        env["HUB_PROFILE_DIR"] = str(profiles)
     hub = Hub(tmp, database, extra_env=env)
     out: dict[str, Any] = {"conversations": count, "temp_dir": str(tmp), "fetch_wait_ms": fetch_wait_ms or 10}
     try:
@@ -76,6 +82,13 @@ async def open_conversations(count: int, database: str, concurrency: int = 32, p
         async with Restarts(hub) as restarts:
             out["fill"] = await restart.fill(hub, key, count, concurrency, senders=count, tag="open")  # a sender each: one open conversation each
             out["worker_restarts_during_fill"] = restarts.count
+            # the read model has them all before the agents behind it are done (assignment
+            # and the clocks): "idle" is a worker with nothing left to read
+            if profile_catch_up:
+                profiles.mkdir(exist_ok=True)
+                (profiles / profiling.ON).touch()
+            out["catch_up"] = await lag.until_caught_up(hub.broker.bootstrap, hub.env["HUB_APP_ID"], catch_up_timeout)
+            (profiles / profiling.ON).unlink(missing_ok=True)
             await asyncio.sleep(5)
             worker = hub.procs["worker"].pid
             broker = hub.broker.process.pid if hub.broker.process else None
@@ -100,6 +113,8 @@ async def open_conversations(count: int, database: str, concurrency: int = 32, p
     finally:
         hub.stop()
         await install.stop()
+    if profile_catch_up:
+        out["profiles"] = {p.name: p.read_text() for p in sorted(profiles.glob("*.txt"))}
     return out
 
 

@@ -227,7 +227,7 @@ async def main(args: argparse.Namespace) -> int:
             write(args, "queue-backlog.json", backlog)
         if args.profile_rate:
             for archive in (False, True):
-                print(f"\nCPU profiles at {args.profile_rate}/s, archive {'on' if archive else 'off'} (cProfile per thread; the profiler slows each process)", flush=True)
+                print(f"\nCPU profiles at {args.profile_rate}/s, archive {'on' if archive else 'off'} (the stack sampler of hub/profiling.py, every 10 ms)", flush=True)
                 profiled = await capacity.profile(args.profile_rate, args.profile_seconds, args.database, archive)
                 print_profile(profiled)
                 write(args, f"profile-archive-{'on' if archive else 'off'}.json", profiled)

@@ -3,7 +3,7 @@
     python -m bench [--rates 100,500,1000,2000] [--seconds 10] [--database sqlite|postgres] [--bare]
                     [--hold-seconds 30] [--no-two-workers] [--open-conversations 100000] [--timer-clocks 100000]
                     [--profile-rate 1000] [--profile-seconds 15]
-                    [--archive-rates 100] [--projector-rates 1000] [--restart-messages 10000] [--restart-concurrency 16]
+                    [--archive-rates 100] [--thread-projector-rates 100,1000] [--restart-messages 10000] [--restart-concurrency 16]
                     [--no-pages | --pages-only] [--pages-conversations 10000] [--pages-postgres URL]
 
 The hub is configured as a real install (bench/install.py: SLA policies, a complaint ladder,
@@ -21,8 +21,9 @@ Then, unless --no-pages, the page timings of bench/pages.py (every page and API 
 10,000 conversations in the database) on SQLite and, given a URL, on PostgreSQL.
 
 The rates run with HUB_ARCHIVE off (as deploy/ runs on Apache Kafka); --archive-rates run
-again on a hub with the archive on (as `contacthub run` runs), --projector-rates on a hub
-whose projector is a process of its own (HUB_PROJECTOR=process), and --restart-messages
+again on a hub with the archive on (as `contacthub run` runs), --thread-projector-rates on a
+hub whose projector is a thread of the worker (HUB_PROJECTOR=thread, as a `contacthub worker`
+started alone runs it; every other hub runs it as a process, as `contacthub run` does), and --restart-messages
 measure the archive's size and a restart's refill and rebuild (bench/restart.py).
 """
 
@@ -48,6 +49,7 @@ from bench.baseline import Baseline
 from bench.hubload import LiveSocket, api_request, hub_run, sms_request
 from bench.install import SMS_ENV, Install
 from bench.procs import cpu_seconds, rss_mb
+from hub.config import RUN_DEFAULTS
 from tests.support import Hub
 
 RESULTS = Path(__file__).parent / "results"
@@ -91,8 +93,8 @@ def archive_run(hub: Hub) -> bool:
 
 def variant_run(hub: Hub) -> bool:
     """A pass that measures the rates again in another shape (the archive on, the projector
-    in a process of its own): the SMS webhook, the hold and the workers run once, on the first."""
-    return archive_run(hub) or hub.env.get("HUB_PROJECTOR") == "process"
+    on a thread of the worker): the SMS webhook, the hold and the workers run once, on the first."""
+    return archive_run(hub) or hub.env.get("HUB_PROJECTOR") == "thread"
 
 
 async def hold_and_workers(args: argparse.Namespace, rows: list[dict[str, Any]], hub: Hub, key: str, live: LiveSocket, extra: dict[str, Any]) -> None:
@@ -168,9 +170,10 @@ async def measure(args: argparse.Namespace, rates: list[int], hub: Hub, rows: li
             rss["broker"] = peak_rss_mb(hub.broker.process.pid)
 
 
-def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]], archive: bool) -> None:
+def report(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]], rss: dict[str, float], sms_rows: list[dict[str, Any]], archive: bool,
+           projector: str) -> None:
     print()
-    print(f"{'bare hub' if args.bare else 'a real install: SLA policies, a complaint ladder, every channel on'}; database {args.database}; archive {'on' if archive else 'off'}; {args.seconds:g} s per rate; {os.cpu_count()} CPUs shared by bench, broker, worker, web")
+    print(f"{'bare hub' if args.bare else 'a real install: SLA policies, a complaint ladder, every channel on'}; database {args.database}; archive {'on' if archive else 'off'}; projector {projector}; {args.seconds:g} s per rate; {os.cpu_count()} CPUs shared by bench, broker, worker, web")
     print("hub = POST /api/v1/inbound -> message.created on the agent live socket (202 p99: time to the POST's answer);")
     print("baseline = aiokafka produce(acks=all, linger 1 ms) -> consume on the same broker; latencies in ms from the send's start")
     head = (f"{'offered':>7} | {'accepted':>8} {'202 p99':>7} {'hub msg/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>5} {'err':>4} | "
@@ -208,9 +211,9 @@ async def main(args: argparse.Namespace) -> int:
         if args.archive_rates:
             print("\nthe same with the archive on (HUB_ARCHIVE=1, as `contacthub run`)", flush=True)
             failed = bool(await throughput(args, args.archive_rates, archive=True)) or failed
-        if args.projector_rates:
-            print("\nthe same with the projector in a process of its own (HUB_PROJECTOR=process, archive off)", flush=True)
-            failed = bool(await throughput(args, args.projector_rates, archive=False, projector_process=True)) or failed
+        if args.thread_projector_rates:
+            print("\nthe same with the projector on a thread of the worker (HUB_PROJECTOR=thread, archive off)", flush=True)
+            failed = bool(await throughput(args, args.thread_projector_rates, archive=False, projector_thread=True)) or failed
         if args.open_conversations:
             print(f"\n{args.open_conversations} open conversations with their clocks", flush=True)
             opened = await capacity.open_conversations(args.open_conversations, args.database, fetch_wait_ms=args.open_fetch_wait_ms,
@@ -275,7 +278,7 @@ def print_profile(p: dict[str, Any]) -> None:
             print(f"   {line}")
 
 
-async def throughput(args: argparse.Namespace, rates: list[int], archive: bool, projector_process: bool = False) -> int:
+async def throughput(args: argparse.Namespace, rates: list[int], archive: bool, projector_thread: bool = False) -> int:
     # SIGTERM (and SIGINT where it is not ignored) cancel the run; the hub is stopped either way.
     task = asyncio.current_task()
     assert task is not None
@@ -283,15 +286,15 @@ async def throughput(args: argparse.Namespace, rates: list[int], archive: bool, 
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     print(f"temp dir: {tmp}", flush=True)
     install = Install(tmp)
-    env = SMS_ENV if args.bare else await install.start()
-    hub = Hub(tmp, args.database, extra_env={**env, "HUB_ARCHIVE": "1" if archive else "0", **({"HUB_PROJECTOR": "process"} if projector_process else {})})
+    env = {**SMS_ENV, **RUN_DEFAULTS} if args.bare else await install.start()
+    hub = Hub(tmp, args.database, extra_env={**env, "HUB_ARCHIVE": "1" if archive else "0", **({"HUB_PROJECTOR": "thread"} if projector_thread else {})})
     extra: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     sms_rows: list[dict[str, Any]] = []
     rss: dict[str, float] = {}
     failed = False
     try:
-        await measure(args, rates, hub, rows, rss, None if archive or projector_process else sms_rows, extra)
+        await measure(args, rates, hub, rows, rss, None if archive or projector_thread else sms_rows, extra)
     except asyncio.CancelledError:
         failed = True
         print("interrupted; stopping the hub", file=sys.stderr, flush=True)
@@ -302,14 +305,14 @@ async def throughput(args: argparse.Namespace, rates: list[int], archive: bool, 
         hub.stop()  # blocking on purpose: it must run even when the task is being cancelled
         if not args.bare:
             await install.stop()
-    report(args, tmp, rows, rss, sms_rows, archive)
+    report(args, tmp, rows, rss, sms_rows, archive, "thread" if projector_thread else "process")
     if args.json:
         RESULTS.mkdir(exist_ok=True)
         out = {"database": args.database, "archive": archive, "seconds": args.seconds, "cpus": os.cpu_count(), "temp_dir": str(tmp),
                "install": "bare" if args.bare else "sla, ladder, every channel (bench/install.py)", **extra,
                "rows": rows, "sms_webhook": sms_rows, "peak_rss_mb": {**rss, "bench": peak_rss_mb("self")}, "failed": failed}
-        name = "archive-on.json" if archive else "projector-process.json" if projector_process else "latest.json"
-        (RESULTS / name).write_text(json.dumps(no_nan({**out, "projector_process": projector_process}), indent=1))
+        name = "archive-on.json" if archive else "projector-thread.json" if projector_thread else "latest.json"
+        (RESULTS / name).write_text(json.dumps(no_nan({**out, "projector": "thread" if projector_thread else "process"}), indent=1))
     return 1 if failed else 0
 
 
@@ -322,8 +325,8 @@ if __name__ == "__main__":
     parser.add_argument("--settle", type=float, default=20, help="at most this long for the hub to go quiet between rates")
     parser.add_argument("--archive-rates", type=lambda t: rate_list(t) if t.strip() not in ("", "0") else [], default=[100],
                         help="rates run again with HUB_ARCHIVE on (0: skip)")
-    parser.add_argument("--projector-rates", type=lambda t: rate_list(t) if t.strip() not in ("", "0") else [], default=[1000],
-                        help="rates run again with the projector in a process of its own (HUB_PROJECTOR=process; 0: skip)")
+    parser.add_argument("--thread-projector-rates", type=lambda t: rate_list(t) if t.strip() not in ("", "0") else [], default=[100, 1000],
+                        help="rates run again with the projector on a thread of the worker (HUB_PROJECTOR=thread; 0: skip)")
     parser.add_argument("--restart-messages", type=lambda t: rate_list(t) if t.strip() not in ("", "0") else [], default=[10_000],
                         help="sizes of the restart bench, messages, comma separated (0: skip)")
     parser.add_argument("--restart-concurrency", type=int, default=16, help="API requests in flight while filling the restart bench")

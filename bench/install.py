@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.broker import free_port
+from hub.config import RUN_DEFAULTS
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 
 #: SLA policies as a help desk sets them: complaints answered sooner, every conversation on a clock
@@ -63,6 +64,7 @@ class Install:
         (self.tmp / "hub.toml").write_text(config_with_probe(self.probe), encoding="utf-8")
         return {
             **SMS_ENV,
+            **RUN_DEFAULTS,  # the roles as `contacthub run` starts them (the projector a process of its own)
             "HUB_CONFIG": str(self.tmp / "hub.toml"),
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
             "TELEGRAM_MODE": "polling",

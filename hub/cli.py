@@ -495,13 +495,17 @@ def _serve_broker(args: argparse.Namespace) -> int:
 
 
 def _run_all(settings: config.Settings) -> int:
-    """Broker (if embedded), worker and web as child processes; a role that ends is started
+    """Broker (if embedded), worker, projector and web as child processes; a role that ends is started
     again (hub/supervise.py); a signal stops them all."""
     from hub.broker import EmbeddedBroker
     from hub.bus import ensure_topics
 
     broker = None
-    env = dict(os.environ)
+    # One machine's cores are shared by every role: on a thread of the worker, beside the
+    # faust loop, the projector's transactions took several times longer under load and
+    # the 100/s p99 was ~3x that of a projector process (performance.md). An explicit
+    # HUB_PROJECTOR wins.
+    env = {**config.RUN_DEFAULTS, **os.environ}
     if not settings.kafka_bootstrap:
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         broker = EmbeddedBroker(log_file=settings.var_dir / "broker.log")

@@ -166,6 +166,10 @@ def _group_session(seconds: float) -> float:
     return seconds
 
 
+#: what `contacthub run` sets unless the environment does (its roles share one machine's cores)
+RUN_DEFAULTS: dict[str, str] = {"HUB_PROJECTOR": "process"}
+
+
 def _projector_process(where: str) -> bool:
     if where not in ("thread", "process"):
         raise ConfigError(f"HUB_PROJECTOR must be thread or process, not {where!r}")

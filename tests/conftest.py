@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 import pytest
+import urllib3.util.connection  # noqa: F401 - its import binds ::1 to probe IPv6: here, before a unit test's guard is on
 
 from tests.support import Hub
 

@@ -3,6 +3,7 @@ and the first admin login, stops every process it started on SIGTERM, and starts
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -24,9 +25,9 @@ def children_of(pid: int) -> list[int]:
     return kids + [g for k in kids for g in children_of(k)]
 
 
-def start(tmp: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
+def start(tmp: Path, port: int, **hub_env: str) -> tuple[subprocess.Popen[str], list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({"HUB_HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1"})
+    env.update({"HUB_HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1", **hub_env})
     proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "run"], cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines: list[str] = []
     deadline = time.monotonic() + 60
@@ -49,7 +50,7 @@ def start(tmp: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
 
 def stop(proc: subprocess.Popen[str]) -> None:
     kids = children_of(proc.pid)
-    assert kids, "run should have started the broker, worker and web"
+    assert kids, "run should have started the broker, worker, projector and web"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     time.sleep(0.5)
@@ -66,13 +67,16 @@ def test_run_starts_ready_prints_login_and_stops_everything(tmp_path: Path) -> N
         password = (tmp_path / "var" / "admin-password").read_text().strip()
         assert f"admin / {password}" in text
         assert oct((tmp_path / "var" / "admin-password").stat().st_mode & 0o777) == "0o600"
+        # the read model's writer is a process of its own unless HUB_PROJECTOR says otherwise
+        assert set(json.loads((tmp_path / "var" / "run.pids").read_text())) == {"run", "broker", "worker", "projector", "web"}
     finally:
         stop(proc)
 
-    proc, lines = start(tmp_path, port)  # a later start: ready again, no new password
+    proc, lines = start(tmp_path, port, HUB_PROJECTOR="thread")  # a later start: ready again, no new password
     try:
         assert password not in "\n".join(lines)
         assert (tmp_path / "var" / "admin-password").read_text().strip() == password
+        assert "projector" not in json.loads((tmp_path / "var" / "run.pids").read_text())  # the worker projects
     finally:
         stop(proc)
 
@@ -80,7 +84,6 @@ def test_run_starts_ready_prints_login_and_stops_everything(tmp_path: Path) -> N
 def test_run_starts_a_role_again_that_ended_instead_of_stopping(tmp_path: Path) -> None:
     """A worker that ends (a crash, or its stall watch ending it: processors/stall.py) is
     started again; the new one takes the partitions and says it is ready."""
-    import json
     import sqlite3
 
     port = free_port()

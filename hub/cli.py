@@ -450,6 +450,10 @@ def _serve_worker(settings: config.Settings) -> int:
     return 0
 
 
+#: how long a stopping projector process may take to read its partitions to their ends
+PROJECTOR_DRAIN_SECONDS = 15.0
+
+
 def _serve_projector(settings: config.Settings) -> int:
     """The read model's writer as a process of its own (HUB_PROJECTOR=process): the worker
     then starts no projector thread. Stops on SIGTERM or SIGINT."""
@@ -465,10 +469,18 @@ def _serve_projector(settings: config.Settings) -> int:
         from hub.archive import prepare_log
 
         state = await prepare_log(settings, refill=False)
-        task = asyncio.ensure_future(projector.serve(settings, state.log_id))
+        stopping = asyncio.Event()
+        task = asyncio.ensure_future(projector.serve(settings, state.log_id, stopping))
         loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            # read to the ends first: `run` stops the projector after the roles that write
+            # the log, and the embedded broker's log dies with it, unarchived records too
+            stopping.set()
+            loop.call_later(PROJECTOR_DRAIN_SECONDS, task.cancel)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
@@ -574,15 +586,19 @@ def _run_all(settings: config.Settings) -> int:
                     print(f"{role} exited with {proc.returncode}; starting it again in {wait:.0f} s", file=sys.stderr, flush=True)
             time.sleep(0.2)
     finally:
-        for proc in children.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.time() + 10
-        for proc in children.values():
-            try:
-                proc.wait(max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        # The roles that write the log first, then the projector (and archiver), which reads
+        # it to its end before it exits: the embedded broker's log dies with it.
+        for stage, wait in (([r for r in children if r != "projector"], 10.0), (["projector"], PROJECTOR_DRAIN_SECONDS + 5)):
+            procs = [children[r] for r in stage if r in children]
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            deadline = time.time() + wait
+            for proc in procs:
+                try:
+                    proc.wait(max(0.1, deadline - time.time()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         if broker:
             broker.stop()
     return 0

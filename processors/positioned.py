@@ -64,9 +64,10 @@ class _FromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
 
 class PositionedConsumer:
     def __init__(self, handler: PositionedHandler, reads: Sequence[topics.TopicSpec], settings: Settings,
-                 db: async_sessionmaker[AsyncSession], bus: Bus, assigned: set[Any]) -> None:
+                 db: async_sessionmaker[AsyncSession], bus: Bus, assigned: set[Any], stopping: asyncio.Event | None = None) -> None:
         self.handler, self.reads, self.db, self.bus = handler, [t.name for t in reads], db, bus
         self.assigned = assigned  # (topic, partition) held now; readiness needs some
+        self.stopping = stopping  # once set, `run` returns when it has reached the ends of its partitions
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=f"{settings.app_id}-{handler.name}",
@@ -89,9 +90,22 @@ class PositionedConsumer:
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=BATCH)
                 if batches:
                     await self.publish(await self.handler.on_records(batches))
+                elif self.stopping is not None and self.stopping.is_set() and await self.at_ends():
+                    log.info("consumer stopped at the ends of its partitions", extra={"consumer": self.handler.name})
+                    return
         finally:
             self.assigned.clear()
             await self.consumer.stop()
+
+    async def at_ends(self) -> bool:
+        """Every assigned partition read to its end: on the embedded broker, whose log dies
+        with it, what the archiver has not read by then is gone."""
+        assigned = list(self.consumer.assignment())
+        ends = await self.consumer.end_offsets(assigned) if assigned else {}
+        for tp, end in ends.items():
+            if await self.consumer.position(tp) < end:
+                return False
+        return True
 
     async def publish(self, outcome: Outcome) -> None:
         letters = [(p.key, p.event) for p in outcome.publish if p.topic == topics.DEADLETTER]
@@ -111,6 +125,7 @@ class PositionedConsumer:
             loop = cls(*args)
             try:
                 await loop.run()
+                return  # it was asked to stop and reached its ends
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - restart rather than stop

@@ -107,9 +107,10 @@ class ProjectorHandler:
         return out
 
 
-async def serve(settings: Settings, log_id: str) -> None:
+async def serve(settings: Settings, log_id: str, stopping: asyncio.Event | None = None) -> None:
     """The projector, and the archiver when the archive is on, until cancelled: on a thread
-    of the worker (start_in_thread) or as a process of its own (`contacthub projector`)."""
+    of the worker (start_in_thread) or as a process of its own (`contacthub projector`).
+    `stopping` set: each consumer returns once it has read its partitions to their ends."""
     engine = make_engine(settings.database_url)
     bus = Bus(settings.kafka_bootstrap or "")
     await bus.start()
@@ -117,14 +118,14 @@ async def serve(settings: Settings, log_id: str) -> None:
     try:
         db = sessionmaker(engine)
         loops = [PositionedConsumer.run_forever(ProjectorHandler(settings, db=db, log_id=log_id), [topics.CONVERSATIONS],
-                                                settings, db, bus, assigned_partitions)]
+                                                settings, db, bus, assigned_partitions, stopping)]
         if settings.archive:
             from hub.archive.writeahead import DatabaseWriteAhead
             from processors.archiver import ArchiverHandler
 
             ahead = DatabaseWriteAhead.beside(settings.database_url, db)
             loops.append(PositionedConsumer.run_forever(ArchiverHandler(db=db, log_id=log_id, ahead=ahead), topics.ARCHIVED,
-                                                        settings, db, bus, archiving))
+                                                        settings, db, bus, archiving, stopping))
         await asyncio.gather(*loops)
     finally:
         await bus.stop()

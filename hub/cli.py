@@ -506,6 +506,19 @@ def _serve_broker(args: argparse.Namespace) -> int:
         return 0
 
 
+def _terminate(procs: Sequence[subprocess.Popen[bytes]], wait: float) -> None:
+    """SIGTERM to each that still runs; SIGKILL to any still running `wait` s later."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.time() + wait
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _run_all(settings: config.Settings) -> int:
     """Broker (if embedded), worker, projector and web as child processes; a role that ends is started
     again (hub/supervise.py); a signal stops them all."""
@@ -588,17 +601,8 @@ def _run_all(settings: config.Settings) -> int:
     finally:
         # The roles that write the log first, then the projector (and archiver), which reads
         # it to its end before it exits: the embedded broker's log dies with it.
-        for stage, wait in (([r for r in children if r != "projector"], 10.0), (["projector"], PROJECTOR_DRAIN_SECONDS + 5)):
-            procs = [children[r] for r in stage if r in children]
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            deadline = time.time() + wait
-            for proc in procs:
-                try:
-                    proc.wait(max(0.1, deadline - time.time()))
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        _terminate([proc for role, proc in children.items() if role != "projector"], 10.0)
+        _terminate([proc for role, proc in children.items() if role == "projector"], PROJECTOR_DRAIN_SECONDS + 5)
         if broker:
             broker.stop()
     return 0
